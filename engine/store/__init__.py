@@ -1,0 +1,20 @@
+"""Catalog stores, chosen by name (`MATCHGRAPH_STORE_BACKEND`)."""
+
+from __future__ import annotations
+
+from engine.errors import UnknownBackend
+from engine.settings import Settings
+from engine.store.base import Store
+from engine.store.sqlite import SQLiteStore
+
+BACKENDS = ("sqlite",)
+
+
+def open_store(settings: Settings, backend: str | None = None) -> Store:
+    name = backend or settings.store_backend
+    if name == "sqlite":
+        return SQLiteStore(settings.db_path)
+    raise UnknownBackend(f"unknown store backend {name!r}; valid: {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "Store", "open_store"]

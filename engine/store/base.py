@@ -1,0 +1,124 @@
+"""The store contract: what search, recording, the API and the CLI need from a catalog store.
+
+SQLite implements it today; a PostgreSQL backend implements the same Protocol and is
+chosen by name in settings, so nothing above the store changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from engine.models import Artifact, Capability
+
+
+@dataclass(frozen=True)
+class IndexableCapability:
+    row_id: int
+    cap_id: str
+    text: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class CapabilityFacet:
+    """What filters and grouping need to know about one capability row."""
+
+    row_id: int
+    artifact_id: int
+    type: str
+    pricing_model: str
+    free_tier: bool
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CapabilityRecord:
+    row_id: int
+    cap_id: str
+    artifact_id: int
+    artifact_slug: str
+    capability: Capability
+    index_text: str
+    times_matched: int
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    row_id: int
+    artifact: Artifact
+    times_matched: int
+    capability_times_matched: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    capability_row_id: int
+    artifact_row_id: int
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchRecord:
+    search_id: str
+    query: str
+    normalized_query: str
+    created_at: datetime
+    source: str
+    client_hash: str | None
+    filters: dict[str, object]
+    result_count: int
+    index_version: str | None
+    matches: tuple[MatchRow, ...]
+
+
+@dataclass
+class UpsertReport:
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    capabilities_removed: int = 0
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    artifacts: int
+    capabilities: int
+    searches: int
+    matches: int
+
+
+class Store(Protocol):
+    def upsert_artifacts(self, artifacts: Sequence[Artifact]) -> UpsertReport:
+        """Insert or update artifacts by slug in one transaction (all or nothing)."""
+        ...
+
+    def get_artifact(self, slug: str) -> ArtifactRecord: ...
+
+    def list_artifacts(self, limit: int, offset: int) -> tuple[list[ArtifactRecord], int]: ...
+
+    def get_capability(self, cap_id: str) -> CapabilityRecord: ...
+
+    def capabilities_by_row(self, row_ids: Sequence[int]) -> dict[int, CapabilityRecord]: ...
+
+    def artifacts_by_row(self, row_ids: Sequence[int]) -> dict[int, ArtifactRecord]: ...
+
+    def indexable_capabilities(self) -> list[IndexableCapability]: ...
+
+    def capability_facets(self) -> list[CapabilityFacet]: ...
+
+    def iter_artifacts(self) -> Iterator[Artifact]: ...
+
+    def catalog_hash(self) -> str: ...
+
+    def record_searches(self, records: Sequence[SearchRecord]) -> None:
+        """Write searches and their matches in one transaction."""
+        ...
+
+    def counts(self) -> StoreCounts: ...
+
+    def close(self) -> None: ...

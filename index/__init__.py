@@ -1,0 +1,1 @@
+"""Retrieval machinery: embedder, dense (FAISS) and lexical (BM25) indexes, fusion, versions."""

@@ -1,0 +1,126 @@
+"""The index job: embed the catalog's capabilities, build dense + lexical indexes into a
+new version directory, verify it, and make it current.
+
+Vectors whose text (and model) did not change since the current version are reused, so
+a rebuild costs in proportion to what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import IndexNotReady, MatchgraphError
+from engine.settings import Settings
+from engine.store.base import Store
+from index.dense import build_dense, choose_kind
+from index.embedder import Embedder
+from index.lexical import LexicalIndex
+from index.versions import (
+    IndexVersion,
+    VersionManifest,
+    current_version,
+    load_current,
+    load_version,
+    switch_current,
+    write_version,
+)
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _previous(root: Path, embedder: Embedder) -> IndexVersion | None:
+    if current_version(root) is None:
+        return None
+    try:
+        return load_current(root, model_fingerprint=embedder.fingerprint,
+                            dimension=embedder.dimension)
+    except MatchgraphError as exc:
+        logger.info("not reusing the current index version: %s", exc)
+        return None
+
+
+def build_index(
+    store: Store, embedder: Embedder, settings: Settings, progress: Progress | None = None
+) -> VersionManifest:
+    root = settings.index_root
+    caps = store.indexable_capabilities()
+    ids = np.array([c.row_id for c in caps], dtype=np.int64)
+    hashes = [text_hash(c.text) for c in caps]
+    vectors = np.zeros((len(caps), embedder.dimension), dtype=np.float32)
+
+    previous = _previous(root, embedder)
+    reuse: dict[str, int] = {}
+    if previous is not None:
+        reuse = {h: pos for pos, h in enumerate(previous.text_hashes)}
+    todo: list[int] = []
+    for pos, h in enumerate(hashes):
+        old = reuse.get(h)
+        if old is not None and previous is not None:
+            vectors[pos] = previous.vectors[old]
+        else:
+            todo.append(pos)
+
+    batch = settings.embed_batch_size
+    done = len(caps) - len(todo)
+    if progress:
+        progress(done, len(caps))
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        vectors[chunk] = embedder.encode([caps[i].text for i in chunk], batch_size=batch)
+        done += len(chunk)
+        if progress:
+            progress(done, len(caps))
+
+    kind = choose_kind(settings.dense_backend, len(caps), settings.flat_max)
+    dense = build_dense(kind, ids, vectors, hnsw_m=settings.hnsw_m,
+                        ef_construction=settings.hnsw_ef_construction,
+                        ef_search=settings.hnsw_ef_search)
+    lexical = LexicalIndex.build([c.text for c in caps], k1=settings.bm25_k1, b=settings.bm25_b)
+    now = datetime.now(timezone.utc)
+    manifest = VersionManifest(
+        version=now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6],
+        model=embedder.name,
+        model_fingerprint=embedder.fingerprint,
+        dimension=embedder.dimension,
+        count=len(caps),
+        catalog_hash=store.catalog_hash(),
+        built_at=now.isoformat(timespec="seconds"),
+        dense_kind=kind,
+        embedded=len(todo),
+        reused=len(caps) - len(todo),
+    )
+    path = write_version(root, manifest, ids, hashes, vectors, dense, lexical)
+    verify_version(path, embedder, settings)
+    switch_current(root, manifest.version)
+    logger.info("index version %s is current (%d capabilities)", manifest.version, len(caps))
+    return manifest
+
+
+def verify_version(path: Path, embedder: Embedder, settings: Settings, sample: int = 20) -> None:
+    """Reload the written version and check sampled capabilities retrieve themselves."""
+    version = load_version(path, model_fingerprint=embedder.fingerprint,
+                           dimension=embedder.dimension, ef_search=settings.hnsw_ef_search)
+    n = len(version.ids)
+    if n == 0:
+        return
+    positions = np.linspace(0, n - 1, num=min(sample, n)).astype(int)
+    queries = np.asarray(version.vectors[positions], dtype=np.float32)
+    _, found = version.dense.search(queries, 5)
+    missing = [int(version.ids[p]) for p, row in zip(positions, found) if version.ids[p] not in row]
+    if len(missing) > max(1, len(positions) // 20):
+        raise IndexNotReady(
+            f"index version {version.version} failed verification: capabilities {missing[:5]} "
+            "do not retrieve themselves in their top 5"
+        )

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -94,7 +94,9 @@ class SearchEngine:
         embedder: Embedder,
         version: Callable[[], tuple[IndexVersion, Facets]],
         recorder: MatchRecorder | None,
+        max_limit: int = MAX_LIMIT,
     ):
+        self.max_limit = max_limit
         self.settings = settings
         self.store = store
         self.embedder = embedder
@@ -108,8 +110,8 @@ class SearchEngine:
         s = self.settings
         cleaned = [clean_query(r.query, s.query_min_chars, s.query_max_chars) for r in requests]
         for r in requests:
-            if not 1 <= r.limit <= MAX_LIMIT:
-                raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
+            if not 1 <= r.limit <= self.max_limit:
+                raise InvalidQuery(f"limit must be between 1 and {self.max_limit}")
             if not 0 <= r.offset <= MAX_OFFSET:
                 raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}")
         version, facets = self._version()  # one whole version for the whole request
@@ -231,7 +233,7 @@ class SearchEngine:
             search_id=result.search_id,
             query=result.query,
             normalized_query=result.normalized_query,
-            created_at=datetime.now(timezone.utc),
+            created_at=datetime.now(UTC),
             source=request.source,
             client_hash=client_hash,
             filters=result.filters.as_dict(),

@@ -18,7 +18,7 @@ from engine.catalog import IngestReport, ingest_paths
 from engine.errors import IndexNotReady, MatchgraphError
 from engine.filters import Facets
 from engine.recorder import MatchRecorder
-from engine.search import SearchEngine, SearchRequest, SearchResult
+from engine.search import MAX_LIMIT, SearchEngine, SearchRequest, SearchResult
 from engine.settings import Settings
 from engine.store import open_store
 from engine.store.base import ArtifactRecord, CapabilityRecord, StoreCounts
@@ -57,6 +57,7 @@ class Matchgraph:
         self._served_name: str | None = None
         self._checked_at = 0.0
         self.fallback_note: str | None = None
+        self.max_limit = MAX_LIMIT
         record = settings.record_matches if record is None else record
         self.recorder = (
             MatchRecorder(open_store(settings), settings.writer_batch_size,
@@ -169,7 +170,7 @@ class Matchgraph:
 
     def search_many(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
         engine = SearchEngine(self.settings, self.store, self.embedder, self._served_version,
-                              self.recorder)
+                              self.recorder, self.max_limit)
         return engine.search_many(requests)
 
     def health(self) -> Health:

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +88,7 @@ def build_index(
                         ef_construction=settings.hnsw_ef_construction,
                         ef_search=settings.hnsw_ef_search)
     lexical = LexicalIndex.build([c.text for c in caps], k1=settings.bm25_k1, b=settings.bm25_b)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     manifest = VersionManifest(
         version=now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6],
         model=embedder.name,

@@ -52,13 +52,16 @@ class FaissIndex:
             n = len(vectors)
             return np.zeros((n, k), np.float32), np.full((n, k), -1, np.int64)
         params: faiss.SearchParameters | None = None
-        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64)) if (
-            allowed is not None
-        ) else None
+        selector = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        # faiss's bundled type stubs lag behind its SWIG API for search parameters
         if self.kind == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k), sel=selector)
+            params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                efSearch=max(self.ef_search, k), sel=selector
+            )
         elif selector is not None:
-            params = faiss.SearchParameters(sel=selector)
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, ids = self.index.search(np.ascontiguousarray(vectors, np.float32), k, params=params)
         return scores, ids
 

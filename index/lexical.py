@@ -84,10 +84,7 @@ class LexicalIndex:
         if mask is not None and len(scores):
             scores = np.where(mask, scores, 0.0)
         positive = np.flatnonzero(scores > 0)
-        if len(positive) > k:
-            top = positive[np.argpartition(-scores[positive], k - 1)[:k]]
-        else:
-            top = positive
+        top = positive[np.argpartition(-scores[positive], k - 1)[:k]] if len(positive) > k else positive
         order = top[np.argsort(-scores[top], kind="stable")]
         return scores[order], order
 

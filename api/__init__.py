@@ -1,0 +1,1 @@
+"""matchgraph's HTTP API (FastAPI): thin routes over the engine façade."""

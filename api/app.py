@@ -1,0 +1,52 @@
+"""The FastAPI application: engine lifecycle, routers, and domain errors mapped to HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api.routes import catalog, health, search
+from engine import __version__
+from engine.errors import IndexMismatch, IndexNotReady, InvalidQuery, NotFound
+from engine.service import Matchgraph
+from engine.settings import Settings
+
+_STATUS = {NotFound: 404, InvalidQuery: 422, IndexNotReady: 503, IndexMismatch: 503}
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Matchgraph | None = None, prepare: bool = True
+) -> FastAPI:
+    """Build the app. With ``prepare`` the first start ingests the bundled catalog and indexes it."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = engine is None
+        app.state.engine = engine or Matchgraph(settings)
+        if prepare:
+            app.state.engine.ensure_ready()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.engine.close()  # flushes every acknowledged match
+
+    app = FastAPI(
+        title="matchgraph",
+        version=__version__,
+        description="Search-and-match recommendations for AI artifacts.",
+        lifespan=lifespan,
+    )
+    for router in (search.router, catalog.router, health.router):
+        app.include_router(router)
+
+    for error, status in _STATUS.items():
+        def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+
+        app.add_exception_handler(error, handler)
+    return app

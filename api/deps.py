@@ -1,0 +1,26 @@
+"""Shared route dependencies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from engine.service import Matchgraph
+
+
+def get_engine(request: Request) -> Matchgraph:
+    engine: Matchgraph = request.app.state.engine
+    return engine
+
+
+def client_id(request: Request) -> str | None:
+    """Who is asking, for de-duplicating evidence: an explicit id, else the peer address."""
+    explicit = request.headers.get("x-client-id")
+    if explicit:
+        return explicit[:200]
+    return request.client.host if request.client else None
+
+
+EngineDep = Annotated[Matchgraph, Depends(get_engine)]
+ClientDep = Annotated[str | None, Depends(client_id)]

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import EngineDep
+from api.schemas import ArtifactDetail, ArtifactPage, ArtifactSummary, CapabilityDetail, ErrorBody
+
+router = APIRouter(prefix="/v1", tags=["catalog"])
+
+
+@router.get("/artifacts", response_model=ArtifactPage)
+def list_artifacts(
+    engine: EngineDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ArtifactPage:
+    records, total = engine.list_artifacts(limit, offset)
+    return ArtifactPage(
+        items=[ArtifactSummary.of(r) for r in records], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/artifacts/{slug}", response_model=ArtifactDetail,
+            responses={404: {"model": ErrorBody}})
+def get_artifact(engine: EngineDep, slug: str) -> ArtifactDetail:
+    return ArtifactDetail.of(engine.get_artifact(slug))
+
+
+@router.get("/capabilities/{cap_id:path}", response_model=CapabilityDetail,
+            responses={404: {"model": ErrorBody}})
+def get_capability(engine: EngineDep, cap_id: str) -> CapabilityDetail:
+    return CapabilityDetail.of(engine.get_capability(cap_id))

@@ -1,0 +1,206 @@
+"""The `matchgraph` command: thin commands over the engine façade.
+
+Each command calls one engine function and turns named errors into a message and a
+non-zero exit code. Logging is configured here, not in the library.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from engine.errors import InvalidManifest, MatchgraphError
+from engine.filters import SearchFilters
+from engine.models import ArtifactType, PricingModel
+from engine.search import SearchRequest
+from engine.service import Matchgraph
+from engine.settings import Settings
+
+app = typer.Typer(help="matchgraph: search-and-match recommendations for AI artifacts.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+
+def _engine(record: bool | None = None) -> Matchgraph:
+    return Matchgraph(Settings(), record=record)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    return typer.Exit(code=1 if not isinstance(exc, InvalidManifest) else 2)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders.")],
+    skip_invalid: Annotated[bool, typer.Option(help="Write the valid records, report the rest.")] = False,
+) -> None:
+    """Validate manifests and write them to the catalog in one transaction."""
+    with _engine(record=False) as mg:
+        try:
+            report = mg.ingest(paths, skip_invalid=skip_invalid)
+        except (MatchgraphError, FileNotFoundError) as exc:
+            raise _fail(exc) from exc
+    for problem in report.rejected:
+        err.print(f"rejected: {problem}", markup=False, highlight=False)
+    out.print(report.summary(), markup=False)
+
+
+@app.command()
+def export(
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="JSONL file (default stdout).")] = None,
+) -> None:
+    """Write the whole catalog as JSONL manifests (ingest reads them back unchanged)."""
+    from engine.catalog import export_jsonl
+
+    with _engine(record=False) as mg:
+        if output is None:
+            export_jsonl(mg.store, sys.stdout)
+            return
+        with output.open("w", encoding="utf-8") as fh:
+            n = export_jsonl(mg.store, fh)
+    err.print(f"exported {n} artifacts to {output}", markup=False)
+
+
+@app.command()
+def index() -> None:
+    """Embed the catalog and publish a new index version."""
+    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with _engine(record=False) as mg, Progress(*columns, console=err) as bar:
+        task = bar.add_task("embed", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            manifest = mg.build_index(progress)
+        except MatchgraphError as exc:
+            raise _fail(exc) from exc
+    out.print(
+        f"index version {manifest.version}: {manifest.count} capabilities "
+        f"({manifest.embedded} embedded, {manifest.reused} reused), {manifest.dense_kind}",
+        markup=False,
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What you need, in plain words.")],
+    limit: Annotated[int, typer.Option(min=1, max=50)] = 10,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    type: Annotated[list[ArtifactType] | None, typer.Option("--type")] = None,
+    pricing: Annotated[list[PricingModel] | None, typer.Option("--pricing")] = None,
+    free: Annotated[bool | None, typer.Option("--free/--not-free", show_default=False)] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    tag: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    record: Annotated[bool, typer.Option("--record/--no-record", help="Count this search.")] = True,
+) -> None:
+    """Search the catalog from the terminal (the same results as GET /v1/search)."""
+    from api.schemas import SearchPage
+
+    filters = SearchFilters(tuple(type or ()), tuple(pricing or ()), free, category, tag)
+    with _engine(record=record) as mg:
+        try:
+            result = mg.search(SearchRequest(query, filters, limit, offset, source="cli",
+                                             client_id="cli", record=record))
+        except MatchgraphError as exc:
+            raise _fail(exc) from exc
+        page = SearchPage.of(result)
+    if as_json:
+        out.print_json(page.model_dump_json())
+        return
+    table = Table(title=f"{page.total} artifacts for “{page.query}”", title_justify="left")
+    for column in ("#", "artifact", "type", "score", "matched capabilities"):
+        table.add_column(column)
+    for hit in page.items:
+        caps = "\n".join(
+            f"{m.name} [{', '.join(m.matched_terms) or 'semantic'}]" for m in hit.matches[:3]
+        )
+        table.add_row(str(hit.rank), f"{hit.artifact.name}\n{hit.artifact.slug}",
+                      hit.artifact.type.value, f"{hit.score:.4f}", caps)
+    out.print(table, markup=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: MATCHGRAPH_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: MATCHGRAPH_PORT.")] = None,
+) -> None:
+    """Serve the API; the first start ingests the bundled catalog and builds the index."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    logging.getLogger().setLevel(logging.INFO)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("eval")
+def evaluate(
+    corpus: Annotated[Path, typer.Option(help="BEIR corpus.jsonl")],
+    queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl")],
+    qrels: Annotated[Path, typer.Option(help="BEIR qrels TSV (query-id, corpus-id, score)")],
+    mode: Annotated[str, typer.Option(help="dense | lexical | hybrid | all")] = "all",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Evaluate retrieval on a BEIR-format set in a throwaway state (nothing is recorded)."""
+    from engine.evaluation import MODES, evaluate_beir
+
+    modes = list(MODES) if mode == "all" else [mode]
+    if any(m not in MODES for m in modes):
+        raise _fail(ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}, all"))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err) as bar:
+        task = bar.add_task("embedding corpus", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = evaluate_beir(corpus, queries, qrels, modes, Settings(), progress)
+    if as_json:
+        out.print(json.dumps(report, indent=2), markup=False)
+        return
+    table = Table(title=f"{report['queries']} queries, {report['documents']} documents")
+    for column in ("mode", "nDCG@10", "Recall@10", "Recall@100", "MRR@10"):
+        table.add_column(column)
+    for name, m in report["modes"].items():
+        table.add_row(name, *(f"{m[k]:.4f}" for k in ("ndcg@10", "recall@10", "recall@100", "mrr@10")))
+    out.print(table)
+
+
+@app.command("apibench-to-beir")
+def apibench_to_beir(
+    api: Annotated[Path, typer.Option(help="APIBench catalog, e.g. tensorflowhub_api.jsonl")],
+    eval_file: Annotated[Path, typer.Option("--eval", help="APIBench eval/train JSON lines")],
+    output: Annotated[Path, typer.Option("--out", help="Folder for corpus/queries/qrels")],
+) -> None:
+    """Convert an APIBench catalog and its instructions into a BEIR set for `eval`."""
+    from engine.evaluation import apibench_to_beir as convert
+
+    counts = convert(api, eval_file, output)
+    out.print(
+        f"{counts['documents']} documents, {counts['queries']} queries "
+        f"({counts['skipped']} skipped: no instruction or unknown api_call) in {output}",
+        markup=False,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

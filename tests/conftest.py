@@ -1,0 +1,53 @@
+"""Shared fixtures: the real bundled model (loaded once per session), real SQLite files
+and real FAISS indexes in temporary folders."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.service import Matchgraph
+from engine.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_CATALOG = FIXTURES / "catalog"
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT.parent / "shared" / "data"
+
+
+def needs_shared(*parts: str) -> pytest.MarkDecorator:
+    path = SHARED_DATA.joinpath(*parts)
+    return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent (no ../shared here)")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for an empty state directory; matches are flushed quickly."""
+    return Settings(data_dir=tmp_path / "state", writer_flush_seconds=0.05)
+
+
+@pytest.fixture(scope="session")
+def indexed_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state directory with the fixture catalog ingested and indexed (built once)."""
+    state = tmp_path_factory.mktemp("indexed") / "state"
+    with Matchgraph(Settings(data_dir=state), record=False) as mg:
+        mg.ingest([FIXTURE_CATALOG])
+        mg.build_index()
+    return state
+
+
+@pytest.fixture
+def indexed_settings(indexed_state: Path, tmp_path: Path) -> Settings:
+    """A private copy of the indexed state, so tests can record matches freely."""
+    state = tmp_path / "state"
+    shutil.copytree(indexed_state, state)
+    return Settings(data_dir=state, writer_flush_seconds=0.05)
+
+
+@pytest.fixture
+def engine(indexed_settings: Settings) -> Iterator[Matchgraph]:
+    with Matchgraph(indexed_settings) as mg:
+        yield mg

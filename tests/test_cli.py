@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+
+from .conftest import FIXTURE_CATALOG, FIXTURES
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MATCHGRAPH_DATA_DIR", str(tmp_path / "state"))
+    return tmp_path
+
+
+def test_ingest_index_search_export(env: Path) -> None:
+    r = runner.invoke(app, ["ingest", str(FIXTURE_CATALOG)])
+    assert r.exit_code == 0, r.output
+    assert "5 new" in r.output
+    r = runner.invoke(app, ["index"])
+    assert r.exit_code == 0, r.output
+    assert "11 capabilities" in r.output
+    r = runner.invoke(app, ["search", "transcribe audio to text", "--json", "--no-record"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["items"][0]["artifact"]["slug"] == "speechy"
+    r = runner.invoke(app, ["search", "run a model on my laptop", "--limit", "2"])
+    assert r.exit_code == 0 and "llama-runner" in r.output
+    out = env / "export.jsonl"
+    r = runner.invoke(app, ["export", "--out", str(out)])
+    assert r.exit_code == 0 and len(out.read_text().splitlines()) == 5
+
+
+def test_ingest_rejects_a_bad_batch_with_where_and_why(env: Path) -> None:
+    r = runner.invoke(app, ["ingest", str(FIXTURE_CATALOG), str(FIXTURES / "bad" / "wrong-type.yaml")])
+    assert r.exit_code == 2
+    assert "wrong-type.yaml" in r.output and "type" in r.output and "nothing was written" in r.output
+    r = runner.invoke(app, ["ingest", str(FIXTURES / "bad"), "--skip-invalid"])
+    assert r.exit_code == 0 and "1 new" in r.output and "rejected" in r.output
+
+
+def test_search_before_indexing_says_what_to_do(env: Path) -> None:
+    r = runner.invoke(app, ["search", "anything at all"])
+    assert r.exit_code == 1
+    assert "matchgraph index" in r.output
+
+
+def test_bad_query_is_an_error_not_a_traceback(env: Path) -> None:
+    runner.invoke(app, ["ingest", str(FIXTURE_CATALOG)])
+    runner.invoke(app, ["index"])
+    r = runner.invoke(app, ["search", "x"])
+    assert r.exit_code == 1 and "at least 2 characters" in r.output

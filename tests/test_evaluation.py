@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.evaluation import (
+    apibench_to_beir,
+    evaluate_beir,
+    mrr_at,
+    ndcg_at,
+    read_qrels,
+    recall_at,
+)
+from engine.settings import Settings
+
+from .conftest import SHARED_DATA, needs_shared
+
+
+def test_metrics_on_a_hand_worked_example() -> None:
+    rels = {"a": 1, "b": 1}
+    assert ndcg_at(["a", "b", "c"], rels, 10) == pytest.approx(1.0)
+    # relevant at ranks 2 and 3: (1/log2(3) + 1/log2(4)) / (1 + 1/log2(3))
+    assert ndcg_at(["x", "a", "b"], rels, 10) == pytest.approx((0.63093 + 0.5) / 1.63093, abs=1e-4)
+    assert recall_at(["x", "a"], rels, 10) == 0.5
+    assert mrr_at(["x", "y", "b"], rels, 10) == pytest.approx(1 / 3)
+    assert mrr_at(["x"] * 10 + ["a"], rels, 10) == 0.0
+
+
+def write_beir(folder: Path) -> tuple[Path, Path, Path]:
+    docs = [
+        ("d1", "Volcanoes", "Magma rises through the crust and erupts as lava and ash."),
+        ("d2", "Photosynthesis", "Plants turn sunlight, water and carbon dioxide into sugar."),
+        ("d3", "Tides", "The moon's gravity pulls the oceans, raising and lowering sea level."),
+        ("d4", "Vaccines", "A weakened pathogen trains the immune system to respond quickly."),
+    ]
+    corpus = folder / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": i, "title": t, "text": x}) + "\n" for i, t, x in docs))
+    queries = folder / "queries.jsonl"
+    qs = [("q1", "how do plants make sugar from light"), ("q2", "why does the sea level change"),
+          ("q3", "what comes out of an erupting volcano"), ("q9", "unjudged query")]
+    queries.write_text("".join(json.dumps({"_id": i, "text": t}) + "\n" for i, t in qs))
+    qrels = folder / "qrels.tsv"
+    qrels.write_text("query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td3\t1\nq3\td1\t1\n")
+    return corpus, queries, qrels
+
+
+def test_eval_runs_every_mode_through_the_search_path(tmp_path: Path) -> None:
+    corpus, queries, qrels = write_beir(tmp_path)
+    report = evaluate_beir(corpus, queries, qrels, ["dense", "lexical", "hybrid"],
+                           Settings(data_dir=tmp_path / "unused"), state_dir=tmp_path)
+    assert report["documents"] == 4 and report["queries"] == 3
+    assert report["modes"]["dense"]["ndcg@10"] == pytest.approx(1.0)
+    assert report["modes"]["hybrid"]["mrr@10"] == pytest.approx(1.0)
+    assert 0 < report["modes"]["lexical"]["recall@100"] <= 1.0
+    assert not (tmp_path / "unused").exists()  # the throwaway state is not the configured one
+    assert [p for p in tmp_path.iterdir() if p.name.startswith("matchgraph-eval-")] == []
+
+
+def test_apibench_adapter_on_a_small_fixture(tmp_path: Path) -> None:
+    api = tmp_path / "api.jsonl"
+    api.write_text(
+        json.dumps({"api_name": "resnet", "domain": "Image classification", "functionality": "Classify",
+                    "description": "Labels photos.", "api_call": "load('resnet')"}) + "\n"
+        + json.dumps({"api_name": "bert", "domain": "Text", "functionality": "Embed",
+                      "description": "Embeds text.", "api_call": "load('bert')"}) + "\n"
+    )
+    ev = tmp_path / "eval.json"
+    ev.write_text(
+        json.dumps({"code": "###Instruction: label my cat photos\n###Output: x",
+                    "api_call": "load('resnet')"}) + "\n"
+        + json.dumps({"code": "no instruction here", "api_call": "load('bert')"}) + "\n"
+        + json.dumps({"code": "###Instruction: something\n###Output:", "api_call": "load('gone')"})
+        + "\n"
+    )
+    counts = apibench_to_beir(api, ev, tmp_path / "beir")
+    assert counts == {"documents": 2, "queries": 1, "skipped": 2}
+    corpus = [json.loads(line) for line in (tmp_path / "beir" / "corpus.jsonl").read_text().splitlines()]
+    assert corpus[0]["text"] == "resnet. Image classification. Classify. Labels photos."
+    assert read_qrels(tmp_path / "beir" / "qrels.tsv") == {"q-0": {"api-0": 1}}
+
+
+@needs_shared("apibench", "tensorflowhub_api.jsonl")
+def test_apibench_adapter_on_the_real_tensorflow_files(tmp_path: Path) -> None:
+    base = SHARED_DATA / "apibench"
+    counts = apibench_to_beir(base / "tensorflowhub_api.jsonl", base / "tensorflow_eval.json", tmp_path)
+    assert counts["documents"] == 696
+    assert counts["queries"] + counts["skipped"] == 688 and counts["queries"] > 650

@@ -69,7 +69,10 @@ class Matchgraph:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model_path(), self.settings.query_cache_size)
+            s = self.settings
+            self._embedder = load_embedder(
+                s.model_path(), s.query_cache_size, s.embed_backend, s.model_cache_dir
+            )
         return self._embedder
 
     def close(self) -> None:

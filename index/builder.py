@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.errors import IndexNotReady, MatchgraphError
 from engine.settings import Settings
-from engine.store.base import Store
+from engine.store.base import IndexableCapability, Store
 from index.dense import build_dense, choose_kind
 from index.embedder import Embedder
 from index.lexical import LexicalIndex
@@ -54,13 +54,12 @@ def _previous(root: Path, embedder: Embedder) -> IndexVersion | None:
 def build_index(
     store: Store, embedder: Embedder, settings: Settings, progress: Progress | None = None
 ) -> VersionManifest:
-    root = settings.index_root
+    """Embed what changed since the current version and publish a new version."""
     caps = store.indexable_capabilities()
-    ids = np.array([c.row_id for c in caps], dtype=np.int64)
     hashes = [text_hash(c.text) for c in caps]
     vectors = np.zeros((len(caps), embedder.dimension), dtype=np.float32)
 
-    previous = _previous(root, embedder)
+    previous = _previous(settings.index_root, embedder)
     reuse: dict[str, int] = {}
     if previous is not None:
         reuse = {h: pos for pos, h in enumerate(previous.text_hashes)}
@@ -82,7 +81,19 @@ def build_index(
         done += len(chunk)
         if progress:
             progress(done, len(caps))
+    return publish_version(store, caps, vectors, embedder, settings, embedded=len(todo))
 
+
+def publish_version(
+    store: Store,
+    caps: Sequence[IndexableCapability],
+    vectors: np.ndarray,
+    embedder: Embedder,
+    settings: Settings,
+    embedded: int,
+) -> VersionManifest:
+    """Build dense + lexical indexes over ``caps`` and their vectors, verify, make current."""
+    ids = np.array([c.row_id for c in caps], dtype=np.int64)
     kind = choose_kind(settings.dense_backend, len(caps), settings.flat_max)
     dense = build_dense(kind, ids, vectors, hnsw_m=settings.hnsw_m,
                         ef_construction=settings.hnsw_ef_construction,
@@ -90,7 +101,7 @@ def build_index(
     lexical = LexicalIndex.build([c.text for c in caps], k1=settings.bm25_k1, b=settings.bm25_b)
     now = datetime.now(UTC)
     manifest = VersionManifest(
-        version=now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6],
+        version=now.strftime("%Y%m%dT%H%M%S.%f") + "-" + uuid.uuid4().hex[:6],  # sorts by time
         model=embedder.name,
         model_fingerprint=embedder.fingerprint,
         dimension=embedder.dimension,
@@ -98,9 +109,11 @@ def build_index(
         catalog_hash=store.catalog_hash(),
         built_at=now.isoformat(timespec="seconds"),
         dense_kind=kind,
-        embedded=len(todo),
-        reused=len(caps) - len(todo),
+        embedded=embedded,
+        reused=len(caps) - embedded,
     )
+    root = settings.index_root
+    hashes = [text_hash(c.text) for c in caps]
     path = write_version(root, manifest, ids, hashes, vectors, dense, lexical)
     verify_version(path, embedder, settings)
     switch_current(root, manifest.version)

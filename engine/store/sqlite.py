@@ -84,6 +84,9 @@ CREATE INDEX IF NOT EXISTS matches_search ON matches(search_id);
 """
 
 
+PARSE_CACHE_SIZE = 20_000
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -99,6 +102,8 @@ class SQLiteStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._parsed: dict[tuple[int, str], Artifact] = {}
+        self._parsed_lock = threading.Lock()
         db = self.db
         db.enable_wal()
         db.conn.executescript(SCHEMA)
@@ -209,13 +214,27 @@ class SQLiteStore:
 
     # -- catalog reads -----------------------------------------------------------------
     def _artifact_from_row(self, row: dict[str, Any]) -> Artifact:
+        """Parse an artifact row (and its capabilities), reusing earlier parses.
+
+        The cache is keyed by (row id, content hash), so any re-ingest that changes the
+        artifact or one of its capabilities misses it; nothing has to invalidate it.
+        """
+        key = (int(row["id"]), str(row["doc_hash"]))
+        cached = self._parsed.get(key)
+        if cached is not None:
+            return cached
         caps = [
             Capability.model_validate_json(c["doc"])
             for c in self.db.query(
                 "SELECT doc FROM capabilities WHERE artifact_id = ? ORDER BY position", [row["id"]]
             )
         ]
-        return Artifact.model_validate({**json.loads(row["doc"]), "capabilities": caps})
+        artifact = Artifact.model_validate({**json.loads(row["doc"]), "capabilities": caps})
+        with self._parsed_lock:
+            if len(self._parsed) >= PARSE_CACHE_SIZE:
+                self._parsed.pop(next(iter(self._parsed)))
+            self._parsed[key] = artifact
+        return artifact
 
     def _times_matched(self, artifact_ids: Sequence[int]) -> dict[int, int]:
         if not artifact_ids:

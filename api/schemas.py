@@ -20,7 +20,8 @@ class ArtifactSummary(BaseModel):
     categories: list[str]
     tags: list[str]
     capability_count: int
-    times_matched: int
+    times_matched: int = Field(description="Distinct (client, query, day) searches that returned it.")
+    raw_matches: int = Field(description="Every search that returned it.")
 
     @classmethod
     def of(cls, record: ArtifactRecord) -> ArtifactSummary:
@@ -29,7 +30,7 @@ class ArtifactSummary(BaseModel):
             slug=a.slug, name=a.name, type=a.type, maintainer=a.maintainer, summary=a.summary,
             pricing_model=a.pricing.model, free_tier=a.pricing.free_tier,
             categories=a.categories, tags=a.tags, capability_count=len(a.capabilities),
-            times_matched=record.times_matched,
+            times_matched=record.times_matched, raw_matches=record.raw_matches,
         )
 
 
@@ -98,12 +99,13 @@ class CapabilityDetail(Capability):
     id: str
     artifact: str
     times_matched: int
+    raw_matches: int
 
     @classmethod
     def of(cls, record: CapabilityRecord) -> CapabilityDetail:
         return cls(
             **record.capability.model_dump(), id=record.cap_id, artifact=record.artifact_slug,
-            times_matched=record.times_matched,
+            times_matched=record.times_matched, raw_matches=record.raw_matches,
         )
 
 
@@ -128,6 +130,7 @@ class ArtifactDetail(BaseModel):
     tags: list[str]
     updated_at: str | None
     times_matched: int
+    raw_matches: int
     capabilities: list[CapabilityWithCount]
 
     @classmethod
@@ -143,7 +146,7 @@ class ArtifactDetail(BaseModel):
         ]
         return cls(
             **body, updated_at=a.updated_at.isoformat() if a.updated_at else None,
-            times_matched=record.times_matched, capabilities=caps,
+            times_matched=record.times_matched, raw_matches=record.raw_matches, capabilities=caps,
         )
 
 

@@ -240,7 +240,7 @@ class SearchEngine:
             result_count=len(result.hits),
             index_version=result.index_version,
             matches=tuple(
-                MatchRow(m.row_id, hit.artifact.row_id, m.rank, m.score)
+                MatchRow(m.row_id, hit.artifact.row_id, m.rank, m.score, hit.rank)
                 for hit in result.hits
                 for m in hit.matches
             ),

@@ -17,16 +17,28 @@ def test_every_search_records_a_search_row_and_its_matches(engine: Matchgraph) -
     assert len(matches) == sum(len(h.matches) for h in result.hits)
 
 
-def test_times_matched_counts_per_artifact_and_capability(engine: Matchgraph) -> None:
-    for _ in range(3):
-        engine.search(SearchRequest("transcribe audio to text", limit=1))
-    engine.search(SearchRequest("vector database", limit=1))
+def test_times_matched_counts_distinct_clients_queries_and_days(engine: Matchgraph) -> None:
+    for _ in range(3):  # one client repeating itself counts once (raw count keeps all three)
+        engine.search(SearchRequest("transcribe audio to text", limit=1, client_id="alice"))
+    engine.search(SearchRequest("Transcribe  AUDIO to text", limit=1, client_id="alice"))
+    engine.search(SearchRequest("transcribe audio to text", limit=1, client_id="bob"))
+    engine.search(SearchRequest("speech to text please", limit=1, client_id="bob"))
+    engine.search(SearchRequest("vector database", limit=1, client_id="bob"))
     assert engine.recorder is not None and engine.recorder.flush()
     speechy = engine.get_artifact("speechy")
-    per_search = sum(1 for _ in speechy.artifact.capabilities)  # both capabilities match
-    assert speechy.times_matched == 3 * per_search
-    assert engine.get_capability("speechy/transcription").times_matched == 3
+    assert (speechy.times_matched, speechy.raw_matches) == (3, 6)
+    cap = engine.get_capability("speechy/transcription")
+    assert (cap.times_matched, cap.raw_matches) == (3, 6)
+    assert speechy.capability_times_matched["speechy/transcription"] == 3
     assert engine.get_artifact("pixel-forge").times_matched == 0
+
+
+def test_a_thousand_repeats_move_the_count_by_one(engine: Matchgraph) -> None:
+    for _ in range(1000):
+        engine.search(SearchRequest("transcribe audio to text", limit=1, client_id="mallory"))
+    assert engine.recorder is not None and engine.recorder.flush()
+    speechy = engine.get_artifact("speechy")
+    assert speechy.times_matched == 1 and speechy.raw_matches == 1000
 
 
 def test_no_record_leaves_the_log_untouched(engine: Matchgraph) -> None:

@@ -43,14 +43,23 @@ class CapabilityRecord:
     artifact_slug: str
     capability: Capability
     index_text: str
-    times_matched: int
+    times_matched: int  # distinct (client, normalised query, day)
+    raw_matches: int
 
 
 @dataclass(frozen=True)
 class ArtifactRecord:
+    """An artifact as stored. ``artifact`` may be shared with other readers: do not mutate it.
+
+    ``times_matched`` counts distinct (client, normalised query, day) searches that returned
+    the artifact, so one client repeating a query moves it by one a day; ``raw_matches``
+    counts every such search.
+    """
+
     row_id: int
     artifact: Artifact
     times_matched: int
+    raw_matches: int = 0
     capability_times_matched: dict[str, int] = field(default_factory=dict)
 
 
@@ -58,8 +67,9 @@ class ArtifactRecord:
 class MatchRow:
     capability_row_id: int
     artifact_row_id: int
-    rank: int
+    rank: int  # the capability's rank among all fused candidates
     score: float
+    artifact_rank: int  # the artifact's rank on the results page (1 = first)
 
 
 @dataclass(frozen=True)

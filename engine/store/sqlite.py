@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS searches (
     created_at TEXT NOT NULL,
     source TEXT NOT NULL,
     client_hash TEXT,
+    day TEXT NOT NULL,
     filters TEXT NOT NULL,
     result_count INTEGER NOT NULL,
     index_version TEXT
@@ -76,7 +77,8 @@ CREATE TABLE IF NOT EXISTS matches (
     capability_id INTEGER NOT NULL,
     artifact_id INTEGER NOT NULL,
     rank INTEGER NOT NULL,
-    score REAL NOT NULL
+    score REAL NOT NULL,
+    artifact_rank INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS matches_capability ON matches(capability_id);
 CREATE INDEX IF NOT EXISTS matches_artifact ON matches(artifact_id);
@@ -236,67 +238,64 @@ class SQLiteStore:
             self._parsed[key] = artifact
         return artifact
 
-    def _times_matched(self, artifact_ids: Sequence[int]) -> dict[int, int]:
-        if not artifact_ids:
+    def _match_counts(self, column: str, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(distinct, raw) match counts per artifact or capability row id.
+
+        distinct: (client, normalised query, day) units; raw: every search.
+        """
+        if not ids:
             return {}
-        marks = ",".join("?" * len(artifact_ids))
+        marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"SELECT artifact_id, COUNT(*) FROM matches WHERE artifact_id IN ({marks})"
-            " GROUP BY artifact_id",
-            list(artifact_ids),
+            f"SELECT m.{column}, COUNT(DISTINCT COALESCE(s.client_hash, '') || char(31)"
+            " || s.normalized_query || char(31) || s.day), COUNT(DISTINCT s.id)"
+            f" FROM matches m JOIN searches s ON s.id = m.search_id WHERE m.{column} IN ({marks})"
+            f" GROUP BY m.{column}",
+            list(ids),
         ).fetchall()
-        return {int(a): int(n) for a, n in rows}
+        return {int(i): (int(d), int(r)) for i, d, r in rows}
+
+    def _records(self, rows: list[dict[str, Any]]) -> list[ArtifactRecord]:
+        counts = self._match_counts("artifact_id", [r["id"] for r in rows])
+        return [
+            ArtifactRecord(r["id"], self._artifact_from_row(r), *counts.get(r["id"], (0, 0)))
+            for r in rows
+        ]
 
     def get_artifact(self, slug: str) -> ArtifactRecord:
         rows = list(self.db.query("SELECT * FROM artifacts WHERE slug = ?", [slug]))
         if not rows:
             raise NotFound(f"no artifact with slug {slug!r}")
-        row = rows[0]
-        per_cap = {
-            r["cap_id"]: r["n"]
-            for r in self.db.query(
-                "SELECT c.cap_id, COUNT(m.id) AS n FROM capabilities c"
-                " LEFT JOIN matches m ON m.capability_id = c.id"
-                " WHERE c.artifact_id = ? GROUP BY c.id",
-                [row["id"]],
-            )
-        }
-        return ArtifactRecord(
-            row_id=row["id"],
-            artifact=self._artifact_from_row(row),
-            times_matched=self._times_matched([row["id"]]).get(row["id"], 0),
-            capability_times_matched=per_cap,
-        )
+        [record] = self._records(rows)
+        caps = dict(self.db.execute(
+            "SELECT id, cap_id FROM capabilities WHERE artifact_id = ?", [record.row_id]
+        ).fetchall())
+        counts = self._match_counts("capability_id", list(caps))
+        per_cap = {cap_id: counts.get(row_id, (0, 0))[0] for row_id, cap_id in caps.items()}
+        return ArtifactRecord(record.row_id, record.artifact, record.times_matched,
+                              record.raw_matches, per_cap)
 
     def list_artifacts(self, limit: int, offset: int) -> tuple[list[ArtifactRecord], int]:
         total = self.db["artifacts"].count
         rows = list(
             self.db.query("SELECT * FROM artifacts ORDER BY slug LIMIT ? OFFSET ?", [limit, offset])
         )
-        counts = self._times_matched([r["id"] for r in rows])
-        records = [
-            ArtifactRecord(r["id"], self._artifact_from_row(r), counts.get(r["id"], 0)) for r in rows
-        ]
-        return records, total
+        return self._records(rows), total
 
     def artifacts_by_row(self, row_ids: Sequence[int]) -> dict[int, ArtifactRecord]:
         if not row_ids:
             return {}
         marks = ",".join("?" * len(row_ids))
         rows = list(self.db.query(f"SELECT * FROM artifacts WHERE id IN ({marks})", list(row_ids)))
-        counts = self._times_matched([r["id"] for r in rows])
-        return {
-            r["id"]: ArtifactRecord(r["id"], self._artifact_from_row(r), counts.get(r["id"], 0))
-            for r in rows
-        }
+        return {r.row_id: r for r in self._records(rows)}
 
     def _capability_records(self, where: str, params: list[Any]) -> list[CapabilityRecord]:
-        rows = self.db.query(
-            "SELECT c.id, c.cap_id, c.artifact_id, a.slug, c.doc, c.index_text,"
-            " (SELECT COUNT(*) FROM matches m WHERE m.capability_id = c.id) AS times_matched"
+        rows = list(self.db.query(
+            "SELECT c.id, c.cap_id, c.artifact_id, a.slug, c.doc, c.index_text"
             f" FROM capabilities c JOIN artifacts a ON a.id = c.artifact_id WHERE {where}",
             params,
-        )
+        ))
+        counts = self._match_counts("capability_id", [r["id"] for r in rows])
         return [
             CapabilityRecord(
                 row_id=r["id"],
@@ -305,7 +304,8 @@ class SQLiteStore:
                 artifact_slug=r["slug"],
                 capability=Capability.model_validate_json(r["doc"]),
                 index_text=r["index_text"],
-                times_matched=r["times_matched"],
+                times_matched=counts.get(r["id"], (0, 0))[0],
+                raw_matches=counts.get(r["id"], (0, 0))[1],
             )
             for r in rows
         ]
@@ -362,21 +362,24 @@ class SQLiteStore:
         with self._transaction() as conn:
             conn.executemany(
                 "INSERT INTO searches (id, query, normalized_query, created_at, source,"
-                " client_hash, filters, result_count, index_version) VALUES (?,?,?,?,?,?,?,?,?)",
+                " client_hash, day, filters, result_count, index_version)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         r.search_id, r.query, r.normalized_query,
                         r.created_at.isoformat(timespec="milliseconds"), r.source, r.client_hash,
-                        json.dumps(r.filters, sort_keys=True), r.result_count, r.index_version,
+                        r.created_at.date().isoformat(), json.dumps(r.filters, sort_keys=True),
+                        r.result_count, r.index_version,
                     )
                     for r in records
                 ],
             )
             conn.executemany(
-                "INSERT INTO matches (search_id, capability_id, artifact_id, rank, score)"
-                " VALUES (?,?,?,?,?)",
+                "INSERT INTO matches (search_id, capability_id, artifact_id, rank, score,"
+                " artifact_rank) VALUES (?,?,?,?,?,?)",
                 [
-                    (r.search_id, m.capability_row_id, m.artifact_row_id, m.rank, m.score)
+                    (r.search_id, m.capability_row_id, m.artifact_row_id, m.rank, m.score,
+                     m.artifact_rank)
                     for r in records
                     for m in r.matches
                 ],

@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import catalog, health, search
+from api.routes import catalog, health, recommend, search
 from engine import __version__
-from engine.errors import IndexMismatch, IndexNotReady, InvalidQuery, NotFound
+from engine.errors import IndexMismatch, IndexNotReady, InvalidFeedback, InvalidQuery, NotFound
 from engine.service import Matchgraph
 from engine.settings import Settings
 
-_STATUS = {NotFound: 404, InvalidQuery: 422, IndexNotReady: 503, IndexMismatch: 503}
+_STATUS = {
+    NotFound: 404, InvalidQuery: 422, InvalidFeedback: 422, IndexNotReady: 503, IndexMismatch: 503,
+}
 
 
 def create_app(
@@ -41,7 +43,7 @@ def create_app(
         description="Search-and-match recommendations for AI artifacts.",
         lifespan=lifespan,
     )
-    for router in (search.router, catalog.router, health.router):
+    for router in (search.router, catalog.router, recommend.router, health.router):
         app.include_router(router)
 
     for error, status in _STATUS.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -185,6 +186,119 @@ def evaluate(
     out.print(table)
 
 
+@app.command()
+def rank(
+    explain: Annotated[str | None, typer.Option(help="Say why this artifact's score moved.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Score as of this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Recompute the match graph and every score (one score-history row per artifact)."""
+    from api.schemas_recommend import PartOut
+
+    with _engine(record=False) as mg:
+        try:
+            if explain is None:
+                day = date.fromisoformat(as_of) if as_of else None
+                summary = mg.rank(day)
+                out.print(f"rank run {summary.run_id} as of {summary.as_of}: {summary.artifacts} "
+                          f"artifacts scored, {summary.edges} graph edges from {summary.units} "
+                          "search units", markup=False)
+                return
+            lines, history = mg.explain(explain)
+            record = mg.get_artifact(explain)
+            score = mg.score(record.row_id)
+        except (MatchgraphError, ValueError) as exc:
+            raise _fail(exc) from exc
+    if score is None:
+        raise _fail(MatchgraphError(f"{explain} has not been ranked yet; run `matchgraph rank`"))
+    out.print(f"{record.artifact.name}: {score.score:.0f}/100", markup=False)
+    for name, body in score.parts.items():
+        part = PartOut.model_validate(body)
+        out.print(f"  {name:<12} {part.value:.2f}  n={part.n}  {part.note}", markup=False)
+    out.print("history: " + ", ".join(f"{d} {s:.0f}" for d, s in history), markup=False)
+    out.print("\n".join(lines) if lines else "no change since the previous run", markup=False)
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="Slug of the first artifact.")],
+    b: Annotated[str, typer.Argument(help="Slug of the second artifact.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+) -> None:
+    """“A vs B”: the table, aligned capabilities, verdict and alternatives."""
+    from api.schemas_recommend import AlternativeOut, ComparisonOut
+
+    with _engine(record=False) as mg:
+        try:
+            comparison = mg.compare(a, b)
+            alternatives = [AlternativeOut.of(s, r) for s, r in mg.alternatives([a, b])]
+            page = ComparisonOut.of(comparison, alternatives, mg.suggested_searches([a, b]))
+        except MatchgraphError as exc:
+            raise _fail(exc) from exc
+    if as_json:
+        out.print_json(page.model_dump_json())
+        return
+    out.print(page.title, style="bold", markup=False)
+    out.print(page.summary, markup=False)
+    grid = Table("Feature", page.a.artifact.name, page.b.artifact.name)
+    for row in page.table:
+        grid.add_row(row.label, row.a, row.b)
+    out.print(grid)
+    aligned = Table("capability of " + page.a.artifact.name, "capability of " + page.b.artifact.name,
+                    "cosine", title="Aligned capabilities")
+    for pair in page.aligned:
+        aligned.add_row(pair.a, pair.b, f"{pair.similarity:.2f}")
+    out.print(aligned)
+    out.print(f"Only {page.a.artifact.name}: {', '.join(page.only_a) or '—'}", markup=False)
+    out.print(f"Only {page.b.artifact.name}: {', '.join(page.only_b) or '—'}", markup=False)
+    out.print("Verdict", style="bold")
+    out.print(page.verdict, markup=False)
+    out.print("Need something different?", style="bold")
+    for alt in page.alternatives:
+        out.print(f"  {alt.artifact.name} ({alt.artifact.slug}): {alt.reason}", markup=False)
+    if page.suggested_searches:
+        out.print("  searches: " + "; ".join(s.query for s in page.suggested_searches), markup=False)
+
+
+graph_app = typer.Typer(help="The match graph.", no_args_is_help=True)
+app.add_typer(graph_app, name="graph")
+
+
+@graph_app.command("export")
+def graph_export(
+    output: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="graphml (Gephi) or json (node-link)")] = "graphml",
+) -> None:
+    """Write the co-match graph for Gephi or networkx."""
+    with _engine(record=False) as mg:
+        try:
+            n = mg.export_graph(output, fmt)
+        except (MatchgraphError, ValueError) as exc:
+            raise _fail(exc) from exc
+    out.print(f"wrote {n} edges to {output}", markup=False)
+
+
+@app.command()
+def resolve(
+    intent: Annotated[str, typer.Argument(help="The need, in plain words.")],
+    type: Annotated[ArtifactType | None, typer.Option("--type")] = None,
+) -> None:
+    """The single best artifact for an intent, with why and a confidence."""
+    with _engine() as mg:
+        try:
+            r = mg.resolve(intent, type, client_id="cli", source="cli")
+        except MatchgraphError as exc:
+            raise _fail(exc) from exc
+    if r.best is None:
+        out.print(r.why, markup=False)
+        return
+    out.print(f"{r.best.artifact.artifact.name} ({r.best.artifact.artifact.slug}), "
+              f"confidence {r.confidence:.2f}", markup=False)
+    out.print(r.why, markup=False)
+    out.print("alternatives: " + ", ".join(h.artifact.artifact.slug for h in r.alternatives),
+              markup=False)
+    out.print(f"resolve id: {r.resolve_id}", markup=False)
+
+
 @app.command("apibench-to-beir")
 def apibench_to_beir(
     api: Annotated[Path, typer.Option(help="APIBench catalog, e.g. tensorflowhub_api.jsonl")],
@@ -201,6 +315,10 @@ def apibench_to_beir(
         markup=False,
     )
 
+
+from engine.importers.command import import_command  # noqa: E402
+
+app.command("import")(import_command)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

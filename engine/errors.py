@@ -30,6 +30,14 @@ class UnknownBackend(MatchgraphError):
     pass
 
 
+class InvalidFeedback(MatchgraphError):
+    """Feedback about something the search did not return."""
+
+
+class FetchFailed(MatchgraphError):
+    """A URL could not be fetched: not http(s), timed out, an HTTP error status, or too large."""
+
+
 @dataclass(frozen=True)
 class ManifestProblem:
     file: str

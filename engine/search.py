@@ -27,6 +27,13 @@ from index.lexical import matched_terms
 from index.versions import IndexVersion
 
 MAX_LIMIT = 50
+
+
+def hash_client(salt: str, client_id: str | None) -> str | None:
+    """A salted hash stands in for a client everywhere; the raw id is never stored."""
+    if not client_id:
+        return None
+    return hashlib.sha256(f"{salt}:{client_id}".encode()).hexdigest()[:32]
 MAX_OFFSET = 1000
 
 
@@ -225,10 +232,7 @@ class SearchEngine:
         return result
 
     def _record(self, result: SearchResult, request: SearchRequest) -> SearchRecord:
-        client_hash = None
-        if request.client_id:
-            salted = f"{self.settings.client_salt}:{request.client_id}".encode()
-            client_hash = hashlib.sha256(salted).hexdigest()[:32]
+        client_hash = hash_client(self.settings.client_salt, request.client_id)
         return SearchRecord(
             search_id=result.search_id,
             query=result.query,

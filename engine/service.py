@@ -12,16 +12,25 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+from engine import compare as comparing
 from engine.catalog import IngestReport, ingest_paths
-from engine.errors import IndexNotReady, MatchgraphError
-from engine.filters import Facets
+from engine.errors import IndexNotReady, InvalidQuery, MatchgraphError
+from engine.filters import Facets, SearchFilters
+from engine.graph import export_graph, to_networkx
+from engine.models import ArtifactType
+from engine.rank import explain_change, weights_for
+from engine.ranking import RankSummary, rank_is_stale, run_rank
 from engine.recorder import MatchRecorder
-from engine.search import MAX_LIMIT, SearchEngine, SearchRequest, SearchResult
+from engine.resolve import Outcome, Resolution, record_feedback, resolution
+from engine.search import MAX_LIMIT, SearchEngine, SearchRequest, SearchResult, hash_client
 from engine.settings import Settings
+from engine.similarity import ContentSpace
 from engine.store import open_store
-from engine.store.base import ArtifactRecord, CapabilityRecord, StoreCounts
+from engine.store.base import ArtifactRecord, CapabilityRecord, EdgeRow, ScoreRow, StoreCounts
+from engine.suggest import Suggestion, suggest
 from index.builder import Progress, build_index
 from index.embedder import Embedder, load_embedder
 from index.versions import (
@@ -58,6 +67,7 @@ class Matchgraph:
         self._checked_at = 0.0
         self.fallback_note: str | None = None
         self.max_limit = MAX_LIMIT
+        self._content: tuple[str, ContentSpace] | None = None
         record = settings.record_matches if record is None else record
         self.recorder = (
             MatchRecorder(open_store(settings), settings.writer_batch_size,
@@ -102,6 +112,8 @@ class Matchgraph:
                 logger.warning("the current index cannot be served: %s", exc)
         if stale:
             self.build_index(progress)
+        if rank_is_stale(self.store):
+            self.rank()
 
     # -- catalog -----------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path], skip_invalid: bool = False) -> IngestReport:
@@ -185,3 +197,108 @@ class Matchgraph:
             name, count, model, status = None, 0, None, "no-index"
         pending = self.recorder.pending if self.recorder else 0
         return Health(status, name, count, model, self.store.counts(), pending)
+
+    # -- match graph, ranker, recommendations ----------------------------------------------
+    def content(self) -> ContentSpace:
+        """Capability vectors and artifact centroids of the served index version."""
+        version, facets = self._served_version()
+        if self._content is None or self._content[0] != version.version:
+            self._content = (version.version, ContentSpace(version, facets))
+        return self._content[1]
+
+    def rank(self, as_of: date | None = None) -> RankSummary:
+        if self.recorder is not None:
+            self.recorder.flush()
+        return run_rank(self.store, self.content(), self.settings, as_of)
+
+    def score(self, artifact_id: int) -> ScoreRow | None:
+        return self.store.scores_for([artifact_id]).get(artifact_id)
+
+    def explain(self, slug: str) -> tuple[list[str], list[tuple[str, float]]]:
+        """Why the score moved between the last two runs, and the score history (as_of, score)."""
+        record = self.get_artifact(slug)
+        history = self.store.score_history(record.row_id)
+        points = [(run.as_of, row.score) for run, row in reversed(history)]
+        if len(history) < 2:
+            return [], points
+        weights = weights_for(record.artifact.type.value, self.settings.rank_weights)
+        (_, now), (_, before) = history[0], history[1]
+        lines = explain_change(before.parts, now.parts, weights)  # type: ignore[arg-type]
+        return lines, points
+
+    def neighbours(self, slug: str) -> tuple[ArtifactRecord, list[tuple[EdgeRow, ArtifactRecord]]]:
+        record = self.get_artifact(slug)
+        edges = self.store.neighbours(record.row_id)
+        others = self.store.artifacts_by_row([e.b if e.a == record.row_id else e.a for e in edges])
+        return record, [(e, others[e.b if e.a == record.row_id else e.a]) for e in edges
+                        if (e.b if e.a == record.row_id else e.a) in others]
+
+    def export_graph(self, path: Path, fmt: str) -> int:
+        edges = self.store.all_edges()
+        records, _ = self.store.list_artifacts(limit=10**9, offset=0)
+        scores = self.store.scores_for([r.row_id for r in records])
+        nodes: dict[int, dict[str, object]] = {
+            r.row_id: {"slug": r.artifact.slug, "name": r.artifact.name, "type": r.artifact.type.value,
+                       "times_matched": r.times_matched,
+                       "score": scores[r.row_id].score if r.row_id in scores else None}
+            for r in records
+        }
+        export_graph(to_networkx(edges, nodes), path, fmt)
+        return len(edges)
+
+    def alternatives(
+        self, slugs: list[str], limit: int = 5
+    ) -> list[tuple[Suggestion, ArtifactRecord]]:
+        records = [self.get_artifact(s) for s in slugs]
+        page = [r.row_id for r in records]
+        content = self.content()
+        edges = [e for row_id in page for e in self.store.neighbours(row_id)]
+        candidates = {c for a in page for c in content.similar_artifacts(a)} | {
+            x for e in edges for x in (e.a, e.b)
+        }
+        cap_rows = [c for a in candidates for c in content.capabilities.get(a, [])]
+        names = {row_id: rec.capability.name
+                 for row_id, rec in self.store.capabilities_by_row(cap_rows).items()}
+        found = suggest(content, page, edges, names, limit)
+        others = self.store.artifacts_by_row([s.artifact_id for s in found])
+        return [(s, others[s.artifact_id]) for s in found if s.artifact_id in others]
+
+    def suggested_searches(self, slugs: list[str], limit: int = 5) -> list[tuple[str, int]]:
+        return self.store.top_queries([self.get_artifact(s).row_id for s in slugs], limit)
+
+    def compare(self, slug_a: str, slug_b: str) -> comparing.Comparison:
+        if slug_a == slug_b:
+            raise InvalidQuery("compare needs two different artifacts")
+        ra, rb = self.get_artifact(slug_a), self.get_artifact(slug_b)
+        scores = self.store.scores_for([ra.row_id, rb.row_id])
+        a, b = comparing.Side(ra, scores.get(ra.row_id)), comparing.Side(rb, scores.get(rb.row_id))
+        alignment = self.content().align(ra.row_id, rb.row_id)
+        ids = self.store.capabilities_by_row(
+            [*alignment.only_a, *alignment.only_b, *(x for p in alignment.pairs for x in p[:2])]
+        )
+        aligned = [(ids[x].cap_id, ids[y].cap_id, sim) for x, y, sim in alignment.pairs
+                   if x in ids and y in ids]
+        return comparing.Comparison(
+            a=a, b=b, rows=comparing.table(a, b), aligned=aligned,
+            only_a=[ids[x].cap_id for x in alignment.only_a if x in ids],
+            only_b=[ids[x].cap_id for x in alignment.only_b if x in ids],
+            verdict=comparing.verdict(a, b, len(aligned)), summary=comparing.summary(a, b),
+        )
+
+    def resolve(
+        self, intent: str, type_: ArtifactType | None = None, limit: int = 5,
+        client_id: str | None = None, source: str = "resolve",
+    ) -> Resolution:
+        filters = SearchFilters(types=(type_,) if type_ else ())
+        result = self.search(SearchRequest(intent, filters, limit=limit, source=source,
+                                           client_id=client_id))
+        return resolution(result)
+
+    def feedback(
+        self, search_id: str, artifact: str, capability: str | None, outcome: Outcome,
+        client_id: str | None = None,
+    ) -> bool:
+        if self.recorder is not None:
+            self.recorder.flush()  # the search may still be on its way to the database
+        client = hash_client(self.settings.client_salt, client_id)
+        return record_feedback(self.store, search_id, artifact, capability, outcome, client)

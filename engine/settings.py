@@ -14,6 +14,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WEIGHTS = {
+    "adoption": 0.25, "quality": 0.25, "ecosystem": 0.10, "match_graph": 0.25, "freshness": 0.15,
+}
+DEFAULT_HALF_LIVES = {
+    "default": 365.0, "model": 180.0, "api": 240.0, "repo": 180.0, "framework": 240.0,
+    "mcp": 180.0, "agent": 180.0, "dataset": 730.0, "benchmark": 730.0,
+}
 
 
 class Settings(BaseSettings):
@@ -69,6 +76,27 @@ class Settings(BaseSettings):
     writer_batch_size: int = Field(500, ge=1, description="Match-log rows per commit, at most.")
     writer_flush_seconds: float = Field(
         0.5, gt=0, description="Longest a recorded search waits before it is committed."
+    )
+    graph_top_k: int = Field(
+        5, ge=2, le=50, description="Artifacts at the top of a search that count as matched together."
+    )
+    substitute_similarity: float = Field(
+        0.5, ge=0, le=1,
+        description="Content similarity (artifact centroids) from which a co-match edge is a "
+        "substitute rather than a complement; same-type pairs need 0.1 less.",
+    )
+    rank_weights: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {"default": dict(DEFAULT_WEIGHTS)},
+        description="Score weights per artifact type (JSON), falling back to 'default'; each "
+        "maps adoption, quality, ecosystem, match_graph, freshness to a weight.",
+    )
+    freshness_half_life_days: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_HALF_LIVES),
+        description="Days for Freshness to halve, per artifact type (JSON), with a 'default'.",
+    )
+    match_prior_strength: float = Field(
+        10.0, gt=0,
+        description="Pseudo-matches that pull the Match Graph part toward its type's average.",
     )
     client_salt: str = Field(
         "matchgraph", description="Salt for hashing client ids; raw ids are never stored."

@@ -55,3 +55,26 @@ def test_bad_query_is_an_error_not_a_traceback(env: Path) -> None:
     runner.invoke(app, ["index"])
     r = runner.invoke(app, ["search", "x"])
     assert r.exit_code == 1 and "at least 2 characters" in r.output
+
+
+def test_rank_compare_and_graph_export(env: Path) -> None:
+    import networkx as nx
+
+    runner.invoke(app, ["ingest", str(FIXTURE_CATALOG)])
+    runner.invoke(app, ["index"])
+    for q in ["transcribe audio to text", "run an llm locally", "speech to text api"]:
+        assert runner.invoke(app, ["search", q, "--limit", "3"]).exit_code == 0
+    r = runner.invoke(app, ["rank", "--as-of", "2026-11-01"])
+    assert r.exit_code == 0 and "artifacts scored" in r.output, r.output
+    r = runner.invoke(app, ["rank", "--explain", "speechy"])
+    assert r.exit_code == 0 and "/100" in r.output and "match_graph" in r.output
+    r = runner.invoke(app, ["compare", "speechy", "llama-runner"])
+    assert r.exit_code == 0, r.output
+    assert "Verdict" in r.output and "Need something different?" in r.output
+    out = env / "graph.graphml"
+    r = runner.invoke(app, ["graph", "export", "--out", str(out)])
+    assert r.exit_code == 0
+    graph = nx.read_graphml(out)
+    assert "speechy" in graph.nodes and graph.number_of_edges() >= 1
+    r = runner.invoke(app, ["resolve", "transcribe my meeting recordings"])
+    assert r.exit_code == 0 and "speechy" in r.output

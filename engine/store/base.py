@@ -102,7 +102,106 @@ class StoreCounts:
     matches: int
 
 
-class Store(Protocol):
+@dataclass(frozen=True)
+class FeedbackRecord:
+    search_id: str
+    artifact_id: int
+    capability_id: int | None
+    outcome: str
+    client_hash: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackTally:
+    artifact_id: int
+    capability_id: int  # 0: about the artifact as a whole
+    positive: int
+    negative: int
+
+
+@dataclass(frozen=True)
+class MatchUnitRow:
+    """One artifact in the top results of one (client, normalised query, day) unit."""
+
+    client: str
+    query: str
+    day: str
+    artifact_id: int
+
+
+@dataclass(frozen=True)
+class QueryEdgeRow:
+    query: str
+    capability_id: int
+    artifact_id: int
+    searches: int  # raw
+    units: int  # distinct (client, day)
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    a: int  # a < b
+    b: int
+    kind: str  # substitute | complement
+    co_searches: int
+    jaccard: float
+    npmi: float
+    similarity: float
+
+
+@dataclass(frozen=True)
+class RankRun:
+    computed_at: str
+    as_of: str
+    searches: int
+    feedback: int
+    catalog_hash: str
+    settings: dict[str, object]
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    artifact_id: int
+    score: float
+    parts: dict[str, object]
+
+
+class EvidenceStore(Protocol):
+    """Feedback, the match graph and scores (the graph + rank job's inputs and outputs)."""
+
+    def search_results(self, search_id: str) -> dict[int, set[int]]: ...
+
+    def add_feedback(self, record: FeedbackRecord) -> bool: ...
+
+    def feedback_tallies(self) -> list[FeedbackTally]: ...
+
+    def match_units(self, top_k: int) -> Iterator[MatchUnitRow]: ...
+
+    def query_capability_counts(self) -> list[QueryEdgeRow]: ...
+
+    def evidence_counts(self) -> tuple[int, int]: ...
+
+    def save_rank_run(
+        self, run: RankRun, edges: Sequence[EdgeRow], query_edges: Sequence[QueryEdgeRow],
+        scores: Sequence[ScoreRow],
+    ) -> int: ...
+
+    def last_rank_run(self) -> RankRun | None: ...
+
+    def scores_for(self, artifact_ids: Sequence[int]) -> dict[int, ScoreRow]: ...
+
+    def score_history(self, artifact_id: int, limit: int = 50) -> list[tuple[RankRun, ScoreRow]]: ...
+
+    def neighbours(self, artifact_id: int) -> list[EdgeRow]: ...
+
+    def all_edges(self) -> list[EdgeRow]: ...
+
+    def top_queries(self, artifact_ids: Sequence[int], limit: int = 5) -> list[tuple[str, int]]: ...
+
+
+class Store(EvidenceStore, Protocol):
     def upsert_artifacts(self, artifacts: Sequence[Artifact]) -> UpsertReport:
         """Insert or update artifacts by slug in one transaction (all or nothing)."""
         ...
@@ -116,6 +215,8 @@ class Store(Protocol):
     def capabilities_by_row(self, row_ids: Sequence[int]) -> dict[int, CapabilityRecord]: ...
 
     def artifacts_by_row(self, row_ids: Sequence[int]) -> dict[int, ArtifactRecord]: ...
+
+    def artifact_rows(self) -> dict[int, str]: ...
 
     def indexable_capabilities(self) -> list[IndexableCapability]: ...
 

@@ -31,6 +31,7 @@ from engine.store.base import (
     StoreCounts,
     UpsertReport,
 )
+from engine.store.sqlite_evidence import EVIDENCE_SCHEMA, EvidenceMixin
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -97,7 +98,7 @@ def _hash(doc: str) -> str:
     return hashlib.sha256(doc.encode("utf-8")).hexdigest()
 
 
-class SQLiteStore:
+class SQLiteStore(EvidenceMixin):
     """Implements :class:`engine.store.base.Store` over one SQLite file."""
 
     def __init__(self, path: Path):
@@ -108,7 +109,7 @@ class SQLiteStore:
         self._parsed_lock = threading.Lock()
         db = self.db
         db.enable_wal()
-        db.conn.executescript(SCHEMA)
+        db.conn.executescript(SCHEMA + EVIDENCE_SCHEMA)
 
     # -- connections -------------------------------------------------------------------
     @property
@@ -281,6 +282,10 @@ class SQLiteStore:
             self.db.query("SELECT * FROM artifacts ORDER BY slug LIMIT ? OFFSET ?", [limit, offset])
         )
         return self._records(rows), total
+
+    def artifact_rows(self) -> dict[int, str]:
+        """Every artifact's row id and slug."""
+        return {int(i): s for i, s in self.db.execute("SELECT id, slug FROM artifacts")}
 
     def artifacts_by_row(self, row_ids: Sequence[int]) -> dict[int, ArtifactRecord]:
         if not row_ids:

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import ClientDep, EngineDep
+from api.schemas import ErrorBody
+from api.schemas_recommend import (
+    AlternativeOut,
+    AlternativesOut,
+    ComparisonOut,
+    FeedbackOut,
+    FeedbackRequest,
+    GraphOut,
+    NeighbourOut,
+    ResolveOut,
+    ResolveRequest,
+    ScoreHistoryOut,
+    ScoreOut,
+    SuggestedSearch,
+)
+
+router = APIRouter(prefix="/v1", tags=["recommendations"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody},
+}
+
+
+@router.get("/compare/{a}/{b}", response_model=ComparisonOut, responses=ERRORS)
+def compare(engine: EngineDep, a: str, b: str) -> ComparisonOut:
+    comparison = engine.compare(a, b)
+    alternatives = [AlternativeOut.of(s, r) for s, r in engine.alternatives([a, b])]
+    return ComparisonOut.of(comparison, alternatives, engine.suggested_searches([a, b]))
+
+
+@router.get("/artifacts/{slug}/alternatives", response_model=AlternativesOut, responses=ERRORS)
+def alternatives(
+    engine: EngineDep, slug: str, limit: Annotated[int, Query(ge=1, le=20)] = 5
+) -> AlternativesOut:
+    items = [AlternativeOut.of(s, r) for s, r in engine.alternatives([slug], limit)]
+    searches = [SuggestedSearch(query=q, count=n) for q, n in engine.suggested_searches([slug])]
+    return AlternativesOut(slug=slug, items=items, suggested_searches=searches)
+
+
+@router.get("/artifacts/{slug}/score", response_model=ScoreHistoryOut, responses=ERRORS)
+def score(engine: EngineDep, slug: str) -> ScoreHistoryOut:
+    record = engine.get_artifact(slug)
+    lines, history = engine.explain(slug)
+    return ScoreHistoryOut(slug=slug, score=ScoreOut.of(engine.score(record.row_id)),
+                           history=history, explanation=lines)
+
+
+@router.get("/graph/{slug}", response_model=GraphOut, responses=ERRORS)
+def graph(engine: EngineDep, slug: str) -> GraphOut:
+    _, neighbours = engine.neighbours(slug)
+    out = [NeighbourOut.of(edge, other) for edge, other in neighbours]
+    return GraphOut(slug=slug, substitutes=[n for n in out if n.kind == "substitute"],
+                    complements=[n for n in out if n.kind == "complement"])
+
+
+@router.post("/resolve", response_model=ResolveOut, responses=ERRORS)
+def resolve(engine: EngineDep, client: ClientDep, body: ResolveRequest) -> ResolveOut:
+    return ResolveOut.of(engine.resolve(body.intent, body.type, body.limit, client_id=client))
+
+
+@router.post("/feedback", response_model=FeedbackOut, responses=ERRORS)
+def feedback(engine: EngineDep, client: ClientDep, body: FeedbackRequest) -> FeedbackOut:
+    counted = engine.feedback(body.reference, body.artifact, body.capability, body.outcome, client)
+    return FeedbackOut(counted=counted)

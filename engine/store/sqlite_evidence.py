@@ -1,0 +1,254 @@
+"""The evidence half of the SQLite store: feedback, the match graph, scores and their history.
+
+Mixed into :class:`engine.store.sqlite.SQLiteStore`; it uses that class's per-thread
+connection and its all-or-nothing transactions.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from engine.errors import NotFound
+from engine.store.base import (
+    EdgeRow,
+    FeedbackRecord,
+    FeedbackTally,
+    MatchUnitRow,
+    QueryEdgeRow,
+    RankRun,
+    ScoreRow,
+)
+
+EVIDENCE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY,
+    search_id TEXT NOT NULL,
+    artifact_id INTEGER NOT NULL,
+    capability_id INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL,
+    client_hash TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    UNIQUE (search_id, artifact_id, capability_id, outcome, client_hash)
+);
+CREATE INDEX IF NOT EXISTS feedback_artifact ON feedback(artifact_id);
+CREATE TABLE IF NOT EXISTS graph_edges (
+    a INTEGER NOT NULL,
+    b INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    co_searches INTEGER NOT NULL,
+    jaccard REAL NOT NULL,
+    npmi REAL NOT NULL,
+    similarity REAL NOT NULL,
+    PRIMARY KEY (a, b)
+);
+CREATE INDEX IF NOT EXISTS graph_edges_b ON graph_edges(b);
+CREATE TABLE IF NOT EXISTS query_edges (
+    normalized_query TEXT NOT NULL,
+    capability_id INTEGER NOT NULL,
+    artifact_id INTEGER NOT NULL,
+    searches INTEGER NOT NULL,
+    units INTEGER NOT NULL,
+    PRIMARY KEY (normalized_query, capability_id)
+);
+CREATE INDEX IF NOT EXISTS query_edges_artifact ON query_edges(artifact_id);
+CREATE TABLE IF NOT EXISTS rank_runs (
+    id INTEGER PRIMARY KEY,
+    computed_at TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    searches INTEGER NOT NULL,
+    feedback INTEGER NOT NULL,
+    catalog_hash TEXT NOT NULL,
+    settings TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scores (
+    artifact_id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    score REAL NOT NULL,
+    parts TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS score_history (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    artifact_id INTEGER NOT NULL,
+    score REAL NOT NULL,
+    parts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS score_history_artifact ON score_history(artifact_id, run_id);
+"""
+
+POSITIVE = ("selected", "helpful", "succeeded")
+NEGATIVE = ("not_helpful", "failed")
+
+
+class EvidenceMixin:
+    if TYPE_CHECKING:  # provided by SQLiteStore
+
+        @property
+        def db(self) -> sqlite_utils.Database:
+            raise NotImplementedError
+
+        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+            raise NotImplementedError
+
+    # -- searches and feedback ---------------------------------------------------------
+    def search_results(self, search_id: str) -> dict[int, set[int]]:
+        """Artifact row id -> capability row ids a recorded search returned."""
+        if self.db.execute("SELECT 1 FROM searches WHERE id = ?", [search_id]).fetchone() is None:
+            raise NotFound(f"no search or resolve with id {search_id!r}")
+        out: dict[int, set[int]] = {}
+        for artifact_id, capability_id in self.db.execute(
+            "SELECT artifact_id, capability_id FROM matches WHERE search_id = ?", [search_id]
+        ):
+            out.setdefault(int(artifact_id), set()).add(int(capability_id))
+        return out
+
+    def add_feedback(self, record: FeedbackRecord) -> bool:
+        """Store feedback; False when this client already said the same about the same hit."""
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO feedback (search_id, artifact_id, capability_id, outcome,"
+                " client_hash, created_at) VALUES (?,?,?,?,?,?)",
+                (record.search_id, record.artifact_id, record.capability_id or 0, record.outcome,
+                 record.client_hash or "", record.created_at.isoformat(timespec="seconds")),
+            )
+            return cur.rowcount == 1
+
+    def feedback_tallies(self) -> list[FeedbackTally]:
+        """Positive and negative feedback per artifact and capability (0 = artifact level)."""
+        rows = self.db.execute(
+            "SELECT artifact_id, capability_id,"
+            f" SUM(outcome IN ({','.join('?' * len(POSITIVE))})),"
+            f" SUM(outcome IN ({','.join('?' * len(NEGATIVE))}))"
+            " FROM feedback GROUP BY artifact_id, capability_id",
+            [*POSITIVE, *NEGATIVE],
+        ).fetchall()
+        return [FeedbackTally(int(a), int(c), int(p or 0), int(n or 0)) for a, c, p, n in rows]
+
+    # -- inputs of the graph job -------------------------------------------------------
+    def match_units(self, top_k: int) -> Iterator[MatchUnitRow]:
+        """(client, normalised query, day) units and the artifacts in their top ``top_k``."""
+        for client, query, day, artifact_id in self.db.execute(
+            "SELECT DISTINCT COALESCE(s.client_hash, ''), s.normalized_query, s.day, m.artifact_id"
+            " FROM matches m JOIN searches s ON s.id = m.search_id WHERE m.artifact_rank <= ?"
+            " ORDER BY 1, 2, 3",
+            [top_k],
+        ):
+            yield MatchUnitRow(client, query, day, int(artifact_id))
+
+    def query_capability_counts(self) -> list[QueryEdgeRow]:
+        rows = self.db.execute(
+            "SELECT s.normalized_query, m.capability_id, m.artifact_id, COUNT(*),"
+            " COUNT(DISTINCT COALESCE(s.client_hash, '') || char(31) || s.day)"
+            " FROM matches m JOIN searches s ON s.id = m.search_id"
+            " GROUP BY s.normalized_query, m.capability_id"
+        ).fetchall()
+        return [QueryEdgeRow(q, int(c), int(a), int(n), int(u)) for q, c, a, n, u in rows]
+
+    def evidence_counts(self) -> tuple[int, int]:
+        searches = self.db.execute("SELECT COUNT(*) FROM searches").fetchone()[0]
+        feedback = self.db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]
+        return int(searches), int(feedback)
+
+    # -- the graph + rank job's output -------------------------------------------------
+    def save_rank_run(
+        self, run: RankRun, edges: Sequence[EdgeRow], query_edges: Sequence[QueryEdgeRow],
+        scores: Sequence[ScoreRow],
+    ) -> int:
+        """Replace the graph and current scores, append history: one transaction."""
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO rank_runs (computed_at, as_of, searches, feedback, catalog_hash,"
+                " settings) VALUES (?,?,?,?,?,?)",
+                (run.computed_at, run.as_of, run.searches, run.feedback, run.catalog_hash,
+                 json.dumps(run.settings, sort_keys=True)),
+            )
+            run_id = int(cur.lastrowid or 0)
+            conn.execute("DELETE FROM graph_edges")
+            conn.executemany(
+                "INSERT INTO graph_edges (a, b, kind, co_searches, jaccard, npmi, similarity)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(e.a, e.b, e.kind, e.co_searches, e.jaccard, e.npmi, e.similarity) for e in edges],
+            )
+            conn.execute("DELETE FROM query_edges")
+            conn.executemany(
+                "INSERT INTO query_edges (normalized_query, capability_id, artifact_id, searches,"
+                " units) VALUES (?,?,?,?,?)",
+                [(q.query, q.capability_id, q.artifact_id, q.searches, q.units) for q in query_edges],
+            )
+            conn.execute("DELETE FROM scores")
+            rows = [(s.artifact_id, run_id, s.score, json.dumps(s.parts, sort_keys=True))
+                    for s in scores]
+            conn.executemany("INSERT INTO scores (artifact_id, run_id, score, parts) VALUES (?,?,?,?)",
+                             rows)
+            conn.executemany(
+                "INSERT INTO score_history (artifact_id, run_id, score, parts) VALUES (?,?,?,?)", rows
+            )
+        return run_id
+
+    def last_rank_run(self) -> RankRun | None:
+        row = self.db.execute(
+            "SELECT id, computed_at, as_of, searches, feedback, catalog_hash, settings"
+            " FROM rank_runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return RankRun(row[1], row[2], int(row[3]), int(row[4]), row[5], json.loads(row[6]),
+                       id=int(row[0]))
+
+    def scores_for(self, artifact_ids: Sequence[int]) -> dict[int, ScoreRow]:
+        if not artifact_ids:
+            return {}
+        marks = ",".join("?" * len(artifact_ids))
+        rows = self.db.execute(
+            f"SELECT artifact_id, score, parts FROM scores WHERE artifact_id IN ({marks})",
+            list(artifact_ids),
+        ).fetchall()
+        return {int(a): ScoreRow(int(a), float(s), json.loads(p)) for a, s, p in rows}
+
+    def score_history(self, artifact_id: int, limit: int = 50) -> list[tuple[RankRun, ScoreRow]]:
+        rows = self.db.execute(
+            "SELECT r.id, r.computed_at, r.as_of, r.searches, r.feedback, r.catalog_hash, r.settings,"
+            " h.score, h.parts FROM score_history h JOIN rank_runs r ON r.id = h.run_id"
+            " WHERE h.artifact_id = ? ORDER BY r.id DESC LIMIT ?",
+            [artifact_id, limit],
+        ).fetchall()
+        return [
+            (RankRun(r[1], r[2], int(r[3]), int(r[4]), r[5], json.loads(r[6]), id=int(r[0])),
+             ScoreRow(artifact_id, float(r[7]), json.loads(r[8])))
+            for r in rows
+        ]
+
+    def neighbours(self, artifact_id: int) -> list[EdgeRow]:
+        rows = self.db.execute(
+            "SELECT a, b, kind, co_searches, jaccard, npmi, similarity FROM graph_edges"
+            " WHERE a = ? OR b = ? ORDER BY jaccard DESC, co_searches DESC",
+            [artifact_id, artifact_id],
+        ).fetchall()
+        return [EdgeRow(int(a), int(b), k, int(n), float(j), float(p), float(s))
+                for a, b, k, n, j, p, s in rows]
+
+    def all_edges(self) -> list[EdgeRow]:
+        rows = self.db.execute(
+            "SELECT a, b, kind, co_searches, jaccard, npmi, similarity FROM graph_edges ORDER BY a, b"
+        ).fetchall()
+        return [EdgeRow(int(a), int(b), k, int(n), float(j), float(p), float(s))
+                for a, b, k, n, j, p, s in rows]
+
+    def top_queries(self, artifact_ids: Sequence[int], limit: int = 5) -> list[tuple[str, int]]:
+        """The most frequent normalised queries that matched any of these artifacts."""
+        if not artifact_ids:
+            return []
+        marks = ",".join("?" * len(artifact_ids))
+        rows: list[Any] = self.db.execute(
+            "SELECT normalized_query, MAX(units) AS n FROM query_edges"
+            f" WHERE artifact_id IN ({marks}) GROUP BY normalized_query"
+            " ORDER BY n DESC, normalized_query LIMIT ?",
+            [*artifact_ids, limit],
+        ).fetchall()
+        return [(q, int(n)) for q, n in rows]

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from engine.compare import format_price
+from engine.models import StartingPrice
+from engine.rank import freshness_part, match_graph_part, quality_checklist, wilson
+from engine.search import SearchRequest
+from engine.service import Matchgraph
+from engine.settings import Settings
+
+AS_OF = date(2026, 11, 1)
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "currency", "text"),
+    [
+        (0.00000015, "prompt token", "USD", "$1.50e-7 per prompt token"),
+        (20, "month", "USD", "$20 per month"),
+        (0.04, "image", "USD", "$0.04 per image"),
+        (0.0043, "minute", "USD", "$0.0043 per minute"),
+        (1499.5, "year", "EUR", "EUR 1,499.50 per year"),
+    ],
+)
+def test_prices_read_the_way_people_read_them(amount: float, unit: str, currency: str, text: str) -> None:
+    assert format_price(StartingPrice(amount=amount, unit=unit, currency=currency)) == text
+    assert format_price(None) == "—"
+
+
+def test_wilson_bounds() -> None:
+    low, high = wilson(9, 10)
+    assert 0.55 < low < 0.6 and 0.98 < high <= 1.0
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_freshness_halves_every_half_life() -> None:
+    assert freshness_part(date(2026, 5, 5), AS_OF, 180).value == pytest.approx(0.5, abs=0.01)
+    assert freshness_part(AS_OF, AS_OF, 180).value == 1.0
+    missing = freshness_part(None, AS_OF, 180)
+    assert missing.n == 0 and missing.low == 0.0 and missing.high == 1.0
+
+
+def test_match_graph_shrinks_toward_the_type_prior() -> None:
+    none = match_graph_part(0, 0, scale=5.0, prior=0.4, strength=10, centrality=0.0)
+    assert none.note == "0 matches: prior only" and none.value == pytest.approx(0.75 * 0.4)
+    some = match_graph_part(50, 0, scale=5.0, prior=0.4, strength=10, centrality=0.0)
+    assert some.value > none.value and (some.high - some.low) < (none.high - none.low)
+
+
+def search(mg: Matchgraph, query: str, client: str, limit: int = 2) -> list[str]:
+    r = mg.search(SearchRequest(query, limit=limit, client_id=client))
+    return [h.artifact.artifact.slug for h in r.hits]
+
+
+def test_scripted_evidence_gives_expected_edges_counts_parts_and_verdict(
+    indexed_settings: Settings,
+) -> None:
+    settings = indexed_settings.model_copy(update={"graph_top_k": 2})
+    with Matchgraph(settings) as mg:
+        pair = search(mg, "transcribe audio to text", "alice")
+        for _ in range(50):  # gaming: the same client and query, again and again
+            search(mg, "transcribe audio to text", "alice")
+        assert search(mg, "transcribe audio to text", "bob") == pair
+        other = search(mg, "vector database with metadata filters", "alice")
+        first = mg.rank(AS_OF)
+        ids = {r.artifact.slug: r.row_id for r in mg.list_artifacts(50, 0)[0]}
+        a, b = sorted((ids[pair[0]], ids[pair[1]]))
+        edges = {(e.a, e.b): e for e in mg.store.all_edges()}
+        assert edges[(a, b)].co_searches == 2  # alice + bob, not 52
+        assert first.units == 2 + (1 if set(other) != set(pair) else 0)
+        top = mg.get_artifact(pair[0])
+        assert (top.times_matched, top.raw_matches) == (2, 52)
+
+        unmatched = sorted(set(ids) - set(pair) - set(other))[0]
+        parts = mg.score(ids[unmatched]).parts  # type: ignore[union-attr]
+        assert parts["match_graph"]["note"] == "0 matches: prior only"
+        artifact = mg.get_artifact(unmatched).artifact
+        checklist = quality_checklist(artifact)
+        met = sum(checklist.values()) / len(checklist)
+        assert parts["quality"]["value"] == pytest.approx(0.6 * met + 0.4 * 0.2)  # no feedback: prior
+        assert artifact.updated_at is not None
+        assert parts["freshness"]["inputs"]["age_days"] == (AS_OF - artifact.updated_at).days  # type: ignore[index]
+
+        # positive feedback on the top hit lifts its Quality and Match Graph parts
+        rid = mg.search(SearchRequest("transcribe audio to text", limit=2, client_id="carol")).search_id
+        before = mg.score(ids[pair[0]])
+        assert mg.feedback(rid, pair[0], None, __import__("engine.resolve").resolve.Outcome.succeeded, "c")
+        mg.rank(AS_OF)
+        after = mg.score(ids[pair[0]])
+        assert after is not None and before is not None
+        assert after.parts["quality"]["n"] == 1
+        assert after.parts["quality"]["value"] > before.parts["quality"]["value"]  # type: ignore[operator]
+        assert after.parts["match_graph"]["inputs"]["positive_feedback"] == 1  # type: ignore[index]
+        assert after.parts["match_graph"]["value"] >= before.parts["match_graph"]["value"]  # type: ignore[operator]
+
+        comparison = mg.compare("speechy", "llama-runner")
+        sa, sb = mg.score(ids["speechy"]), mg.score(ids["llama-runner"])
+        assert sa is not None and sb is not None
+        (hi_name, hi), (lo_name, lo) = sorted(
+            [("Speechy", sa.score), ("Llama Runner", sb.score)], key=lambda x: -x[1]
+        )
+        if hi - lo >= 3:
+            lead = f"{hi_name} scores higher at {hi:.0f}/100 vs {lo_name} at {lo:.0f}/100."
+        elif hi - lo >= 1:
+            lead = f"{hi_name} edges out {lo_name}, {hi:.0f}/100 to {lo:.0f}/100"
+        else:
+            lead = "are tied at"
+        assert lead in comparison.verdict
+        assert "compares an api with a cli" in comparison.verdict
+        assert comparison.verdict == mg.compare("speechy", "llama-runner").verdict  # deterministic
+
+
+def test_scores_are_reproducible_from_the_database_alone(indexed_settings: Settings) -> None:
+    with Matchgraph(indexed_settings) as mg:
+        for i, q in enumerate(["speech to text", "local llm", "vector search", "edit photos"]):
+            mg.search(SearchRequest(q, client_id=f"u{i}"))
+        first = mg.rank(AS_OF).scores
+    with Matchgraph(indexed_settings, record=False) as fresh:
+        again = fresh.rank(AS_OF).scores
+    assert {k: (v.score, v.parts) for k, v in first.items()} == {
+        k: (v.score, v.parts) for k, v in again.items()
+    }
+
+
+def test_explain_says_why_a_score_moved(indexed_settings: Settings) -> None:
+    with Matchgraph(indexed_settings) as mg:
+        mg.rank(date(2026, 3, 2))
+        for i in range(6):
+            mg.search(SearchRequest("transcribe audio to text", limit=1, client_id=f"user{i}"))
+        mg.rank(date(2027, 3, 2))
+        lines, history = mg.explain("speechy")
+    assert [d for d, _ in history] == ["2026-03-02", "2027-03-02"]
+    assert any("freshness decayed" in line and line.startswith("−") for line in lines)
+    assert any("+6 matches" in line and line.startswith("+") for line in lines)
+
+
+def test_feedback_moves_quality_both_ways() -> None:
+    from engine.models import Artifact
+    from engine.rank import quality_part
+
+    a = Artifact.model_validate({"slug": "q", "name": "Q", "type": "app", "capabilities": [
+        {"key": "k", "name": "K", "description": "d"}]})
+    none = quality_part(a, 0, 0).value
+    assert quality_part(a, 1, 0).value > none > quality_part(a, 0, 1).value
+    assert quality_part(a, 40, 0).value > quality_part(a, 1, 0).value

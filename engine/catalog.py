@@ -16,15 +16,13 @@ from typing import TextIO
 from engine.errors import InvalidManifest, ManifestProblem
 from engine.manifests import load_manifests
 from engine.models import Artifact
-from engine.store.base import Store
+from engine.store.base import Store, UpsertReport
 
 
 @dataclass
-class IngestReport:
-    new: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    capabilities_removed: int = 0
+class IngestReport(UpsertReport):
+    """What the store wrote, plus the records that were rejected before writing."""
+
     rejected: list[ManifestProblem] = field(default_factory=list)
 
     def summary(self) -> str:

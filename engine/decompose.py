@@ -45,7 +45,8 @@ _BOILERPLATE_HEADING = re.compile(
     r"^(installation|installing|install|setup|set up|quick ?start|getting started|license|licence|"
     r"contributing|contributors|contribute|acknowledge?ments|credits|authors|citation|cite|"
     r"how to cite|table of contents|contents|toc|sponsors?|backers|changelog|star history|"
-    r"badges|support|community|links|development|building from source|build)\b",
+    r"badges|support|community|links|development|building from source|build)"
+    r"(\s+(instructions|guide|notes|section))?$",
     re.IGNORECASE,
 )
 _INSTALL = re.compile(

@@ -144,3 +144,9 @@ def test_any_text_gives_valid_capabilities(text: str) -> None:
     for cap in caps:
         assert re.match(KEY_PATTERN, cap["key"]) and 0 < len(cap["name"]) <= 60
         Capability.model_validate(cap)
+
+
+def test_only_whole_boilerplate_headings_drop_their_section() -> None:
+    text = ("## Support for PDFs\nReads scanned PDF files and extracts their tables.\n"
+            "## Support\nAsk questions in the forum or open a ticket with the team.\n")
+    assert [c["name"] for c in decompose(text)] == ["Support for PDFs"]

@@ -1,0 +1,51 @@
+"""The bundled catalog is what users search out of the box: it must meet the bar."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from engine.manifests import expand_paths, load_manifests
+from engine.models import Artifact
+from engine.settings import Settings
+
+CATALOG = Settings().catalog_dir
+BATCH = load_manifests([CATALOG])
+ARTIFACTS = BATCH.artifacts
+
+
+def test_catalog_validates_with_unique_slugs_named_after_their_files() -> None:
+    assert BATCH.problems == []
+    slugs = [a.slug for a in ARTIFACTS]
+    assert len(slugs) == len(set(slugs))
+    assert {p.stem for p in expand_paths([CATALOG])} == set(slugs)
+
+
+def test_catalog_size_and_spread() -> None:
+    types = Counter(a.type.value for a in ARTIFACTS)
+    assert len(ARTIFACTS) >= 120
+    assert len(types) >= 10, types
+    assert sum(len(a.capabilities) for a in ARTIFACTS) >= 500
+
+
+def test_seed_artifacts_are_there_with_their_facts() -> None:
+    by_slug = {a.slug: a for a in ARTIFACTS}
+    ministral = by_slug["ministral-3-8b-2512"]
+    assert ministral.type.value == "model" and ministral.pricing.model.value == "paid"
+    assert ministral.pricing.starting_price is not None
+    assert ministral.pricing.starting_price.amount == pytest.approx(1.5e-7)
+    assert ministral.pricing.starting_price.unit == "prompt token"
+    assert by_slug["flux-1-pro"].type.value == "model" and by_slug["flux-1-pro"].pricing.free_tier
+    assert by_slug["invokeai"].type.value == "repo"
+
+
+@pytest.mark.parametrize("artifact", ARTIFACTS, ids=lambda a: a.slug)
+def test_every_capability_meets_the_bar(artifact: Artifact) -> None:
+    assert len(artifact.capabilities) >= 3
+    for cap in artifact.capabilities:
+        where = f"{artifact.slug}/{cap.key}"
+        assert len(cap.description) >= 100, where
+        assert cap.unique and cap.vs_alternatives, where
+        assert len(cap.intents) >= 2, where
+        assert cap.best_for and cap.limitations, where

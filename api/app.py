@@ -20,9 +20,11 @@ _STATUS = {
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Matchgraph | None = None, prepare: bool = True
+    settings: Settings | None = None, *, engine: Matchgraph | None = None, prepare: bool = True,
+    reindex_every: float | None = None,
 ) -> FastAPI:
-    """Build the app. With ``prepare`` the first start ingests the bundled catalog and indexes it."""
+    """Build the app. With ``prepare`` the first start ingests the bundled catalog and indexes it;
+    with ``reindex_every`` (seconds) the re-indexing job also runs in the background."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -31,9 +33,18 @@ def create_app(
         app.state.engine = engine or Matchgraph(settings)
         if prepare:
             app.state.engine.ensure_ready()
+        reindexer = None
+        if reindex_every:
+            from engine.reindex import PeriodicReindexer
+
+            reindexer = PeriodicReindexer(app.state.engine, reindex_every)
+            reindexer.start()
+        app.state.reindexer = reindexer
         try:
             yield
         finally:
+            if reindexer is not None:
+                reindexer.close()
             if owned:
                 app.state.engine.close()  # flushes every acknowledged match
 

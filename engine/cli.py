@@ -138,10 +138,84 @@ def search(
     out.print(table, markup=False)
 
 
+def parse_duration(text: str) -> float:
+    """'90s', '15m', '2h' or plain seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    try:
+        value = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise typer.BadParameter(f"{text!r} is not a duration like 90s, 15m or 2h") from None
+    if value <= 0:
+        raise typer.BadParameter("the interval must be positive")
+    return value
+
+
+@app.command()
+def reindex(
+    status: Annotated[bool, typer.Option("--status", help="Show the history of runs.")] = False,
+    watch: Annotated[list[Path] | None, typer.Option(
+        "--watch", help="Re-ingest these manifest files/folders and reindex whenever they change.")] = None,
+    interval: Annotated[str, typer.Option(help="How often --watch looks for changes.")] = "2s",
+    force: Annotated[bool, typer.Option(help="Build a new version even if nothing changed.")] = False,
+) -> None:
+    """Incremental, crash-safe re-indexing: embed what changed, switch atomically, re-rank."""
+    from engine.reindex import describe_version
+
+    with _engine(record=False) as mg:
+        if status:
+            out.print(f"current: {describe_version(mg)}", markup=False)
+            for r in mg.store.reindex_runs():
+                counts = (f"{r.capabilities} capabilities, {r.embedded} embedded, {r.reused} reused, "
+                          f"{r.deleted} deleted" if r.capabilities is not None else "")
+                out.print(f"run {r.id} {r.outcome:<9} {r.started_at} → {r.finished_at or '…'} "
+                          f"{r.version or ''} {counts} {r.note or ''}".rstrip(), markup=False,
+                          soft_wrap=True)
+            return
+        if watch:
+            _watch(mg, watch, parse_duration(interval))
+            return
+        _reindex_once(mg, force)
+
+
+def _reindex_once(mg: Matchgraph, force: bool = False) -> None:
+    try:
+        report = mg.reindex(force=force)
+    except MatchgraphError as exc:
+        raise _fail(exc) from exc
+    if report.stale_lock is not None:
+        err.print(f"cleared a stale lock left by a job that died: {report.stale_lock}", markup=False)
+    r = report.run
+    out.print(f"run {r.id}: {r.outcome}, version {r.version}; {r.capabilities} capabilities, "
+              f"{r.embedded} embedded, {r.reused} reused, {r.deleted} deleted; "
+              f"{len(report.removed_versions)} old versions removed", markup=False)
+
+
+def _watch(mg: Matchgraph, paths: list[Path], every: float) -> None:
+    import threading
+
+    from engine.watch import watch
+
+    def on_change() -> None:
+        report = mg.ingest(paths, skip_invalid=True)
+        out.print(f"ingest: {report.summary()}", markup=False)
+        for problem in report.rejected:
+            err.print(f"rejected: {problem}", markup=False)
+        _reindex_once(mg)
+
+    out.print(f"watching {', '.join(map(str, paths))} every {every:g}s (Ctrl-C stops)", markup=False)
+    try:
+        watch(paths, on_change, every, threading.Event())
+    except KeyboardInterrupt:
+        out.print("stopped", markup=False)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: MATCHGRAPH_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: MATCHGRAPH_PORT.")] = None,
+    reindex_every: Annotated[str | None, typer.Option(
+        help="Also run the re-indexing job in the background this often, e.g. 15m.")] = None,
 ) -> None:
     """Serve the API; the first start ingests the bundled catalog and builds the index."""
     import uvicorn
@@ -149,8 +223,10 @@ def serve(
     from api.app import create_app
 
     settings = Settings()
+    every = parse_duration(reindex_every) if reindex_every else None
     logging.getLogger().setLevel(logging.INFO)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    app_ = create_app(settings, reindex_every=every)
+    uvicorn.run(app_, host=host or settings.host, port=port or settings.port)
 
 
 @app.command("eval")

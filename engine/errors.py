@@ -30,6 +30,10 @@ class UnknownBackend(MatchgraphError):
     pass
 
 
+class JobRunning(MatchgraphError):
+    """Another index job holds the lock."""
+
+
 class InvalidFeedback(MatchgraphError):
     """Feedback about something the search did not return."""
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import compare as comparing
 from engine.catalog import IngestReport, ingest_paths
@@ -23,6 +24,9 @@ from engine.graph import export_graph, to_networkx
 from engine.models import ArtifactType
 from engine.rank import explain_change, weights_for
 from engine.ranking import RankSummary, rank_is_stale, run_rank
+
+if TYPE_CHECKING:
+    from engine.reindex import ReindexReport
 from engine.recorder import MatchRecorder
 from engine.resolve import Outcome, Resolution, record_feedback, resolution
 from engine.search import MAX_LIMIT, SearchEngine, SearchRequest, SearchResult, hash_client
@@ -302,3 +306,13 @@ class Matchgraph:
             self.recorder.flush()  # the search may still be on its way to the database
         client = hash_client(self.settings.client_salt, client_id)
         return record_feedback(self.store, search_id, artifact, capability, outcome, client)
+
+    def timeline(self, slug: str) -> list[tuple[str, int]]:
+        """Times matched per day, (day, distinct units), oldest first; days without matches omitted."""
+        return self.store.match_timeline(self.get_artifact(slug).row_id)
+
+    # -- re-indexing --------------------------------------------------------------------
+    def reindex(self, progress: Progress | None = None, force: bool = False) -> ReindexReport:
+        from engine.reindex import run_reindex
+
+        return run_reindex(self, progress, force)

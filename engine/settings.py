@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(80, ge=8, description="HNSW build-time search depth.")
     hnsw_ef_search: int = Field(128, ge=8, description="HNSW query-time search depth.")
+    keep_versions: int = Field(3, ge=1, description="Index versions kept on disk (the current one always).")
     bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
     fusion: Literal["rrf", "dense", "lexical"] = Field(

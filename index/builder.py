@@ -21,6 +21,7 @@ from engine.settings import Settings
 from engine.store.base import IndexableCapability, Store
 from index.dense import build_dense, choose_kind
 from index.embedder import Embedder
+from index.faults import checkpoint
 from index.lexical import LexicalIndex
 from index.versions import (
     IndexVersion,
@@ -76,11 +77,13 @@ def build_index(
     if progress:
         progress(done, len(caps))
     for start in range(0, len(todo), batch):
+        checkpoint("embedding")
         chunk = todo[start : start + batch]
         vectors[chunk] = embedder.encode([caps[i].text for i in chunk], batch_size=batch)
         done += len(chunk)
         if progress:
             progress(done, len(caps))
+    checkpoint("embedded")
     return publish_version(store, caps, vectors, embedder, settings, embedded=len(todo))
 
 

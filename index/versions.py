@@ -25,6 +25,7 @@ import numpy as np
 
 from engine.errors import IndexMismatch, IndexNotReady
 from index.dense import FaissIndex, load_dense
+from index.faults import checkpoint
 from index.lexical import LexicalIndex
 
 MANIFEST = "manifest.json"
@@ -105,20 +106,28 @@ def write_version(
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
+    checkpoint("writing-ids")
     np.save(tmp / "ids.npy", ids.astype(np.int64), allow_pickle=False)
+    checkpoint("writing-vectors")
     np.save(tmp / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
     (tmp / "text_hashes.txt").write_text("\n".join(text_hashes), encoding="utf-8")
+    checkpoint("writing-dense")
     dense.save(tmp)
+    checkpoint("writing-lexical")
     lexical.save(tmp)
+    checkpoint("writing-manifest")
     (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     _fsync_tree(tmp)
+    checkpoint("before-rename")
     final = base / manifest.version
     os.rename(tmp, final)
     _fsync_dir(base)
+    checkpoint("after-rename")
     return final
 
 
 def switch_current(root: Path, version: str) -> None:
+    checkpoint("before-switch")
     tmp = root / f".{CURRENT}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(version + "\n")
@@ -126,6 +135,7 @@ def switch_current(root: Path, version: str) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, root / CURRENT)
     _fsync_dir(root)
+    checkpoint("after-switch")
 
 
 def current_version(root: Path) -> str | None:
@@ -192,3 +202,23 @@ def load_current(root: Path, **checks: object) -> IndexVersion:
     if version is None:
         raise IndexNotReady(f"no index has been built under {root}. Run `matchgraph index`.")
     return load_version(versions_dir(root) / version, **checks)  # type: ignore[arg-type]
+
+
+def prune_versions(root: Path, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` versions (never the current one) and any
+    half-written temporary directories. Only call while holding the job lock."""
+    base = versions_dir(root)
+    removed: list[str] = []
+    if not base.exists():
+        return removed
+    for leftover in base.glob(".tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+        removed.append(leftover.name)
+    current = current_version(root)
+    names = list_versions(root)
+    survivors = set(names[-keep:]) | ({current} if current else set())
+    for name in names:
+        if name not in survivors:
+            shutil.rmtree(base / name, ignore_errors=True)
+            removed.append(name)
+    return removed

@@ -78,3 +78,25 @@ def test_rank_compare_and_graph_export(env: Path) -> None:
     assert "speechy" in graph.nodes and graph.number_of_edges() >= 1
     r = runner.invoke(app, ["resolve", "transcribe my meeting recordings"])
     assert r.exit_code == 0 and "speechy" in r.output
+
+
+def test_reindex_and_its_status(env: Path) -> None:
+    runner.invoke(app, ["ingest", str(FIXTURE_CATALOG)])
+    r = runner.invoke(app, ["reindex"])
+    assert r.exit_code == 0 and ": ok, version" in r.output, r.output
+    r = runner.invoke(app, ["reindex"])
+    assert r.exit_code == 0 and ": unchanged" in r.output
+    r = runner.invoke(app, ["reindex", "--status"])
+    assert r.exit_code == 0 and "unchanged" in r.output and "ok" in r.output
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("30", 30)])
+def test_durations(text: str, seconds: float) -> None:
+    from engine.cli import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+def test_bad_duration_is_refused() -> None:
+    r = runner.invoke(app, ["serve", "--reindex-every", "soon"])
+    assert r.exit_code != 0 and "duration" in r.output

@@ -168,6 +168,20 @@ class ScoreRow:
     parts: dict[str, object]
 
 
+@dataclass(frozen=True)
+class ReindexRun:
+    id: int
+    started_at: str | None = None
+    finished_at: str | None = None
+    outcome: str = "running"  # running | ok | unchanged | failed | killed
+    version: str | None = None
+    capabilities: int | None = None
+    embedded: int | None = None
+    reused: int | None = None
+    deleted: int | None = None
+    note: str | None = None
+
+
 class EvidenceStore(Protocol):
     """Feedback, the match graph and scores (the graph + rank job's inputs and outputs)."""
 
@@ -200,6 +214,10 @@ class EvidenceStore(Protocol):
 
     def top_queries(self, artifact_ids: Sequence[int], limit: int = 5) -> list[tuple[str, int]]: ...
 
+    def match_timeline(self, artifact_id: int) -> list[tuple[str, int]]:
+        """(day, distinct units) on which searches returned the artifact, oldest first."""
+        ...
+
 
 class Store(EvidenceStore, Protocol):
     def upsert_artifacts(self, artifacts: Sequence[Artifact]) -> UpsertReport:
@@ -229,6 +247,14 @@ class Store(EvidenceStore, Protocol):
     def record_searches(self, records: Sequence[SearchRecord]) -> None:
         """Write searches and their matches in one transaction."""
         ...
+
+    def start_reindex_run(self) -> int: ...
+
+    def finish_reindex_run(self, run: ReindexRun) -> None: ...
+
+    def abandon_running_runs(self, note: str) -> int: ...
+
+    def reindex_runs(self, limit: int = 20) -> list[ReindexRun]: ...
 
     def counts(self) -> StoreCounts: ...
 

@@ -27,6 +27,7 @@ from engine.store.base import (
     CapabilityFacet,
     CapabilityRecord,
     IndexableCapability,
+    ReindexRun,
     SearchRecord,
     StoreCounts,
     UpsertReport,
@@ -84,6 +85,18 @@ CREATE TABLE IF NOT EXISTS matches (
 CREATE INDEX IF NOT EXISTS matches_capability ON matches(capability_id);
 CREATE INDEX IF NOT EXISTS matches_artifact ON matches(artifact_id);
 CREATE INDEX IF NOT EXISTS matches_search ON matches(search_id);
+CREATE TABLE IF NOT EXISTS reindex_runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT NOT NULL,
+    version TEXT,
+    capabilities INTEGER,
+    embedded INTEGER,
+    reused INTEGER,
+    deleted INTEGER,
+    note TEXT
+);
 """
 
 
@@ -389,6 +402,38 @@ class SQLiteStore(EvidenceMixin):
                     for m in r.matches
                 ],
             )
+
+    # -- index job runs -----------------------------------------------------------------
+    def start_reindex_run(self) -> int:
+        with self._transaction() as conn:
+            cur = conn.execute("INSERT INTO reindex_runs (started_at, outcome) VALUES (?, 'running')",
+                               (_now(),))
+            return int(cur.lastrowid or 0)
+
+    def finish_reindex_run(self, run: ReindexRun) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE reindex_runs SET finished_at=?, outcome=?, version=?, capabilities=?,"
+                " embedded=?, reused=?, deleted=?, note=? WHERE id=?",
+                (_now(), run.outcome, run.version, run.capabilities, run.embedded, run.reused,
+                 run.deleted, run.note, run.id),
+            )
+
+    def abandon_running_runs(self, note: str) -> int:
+        """Mark runs whose job died mid-way (still 'running' when the lock was free)."""
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "UPDATE reindex_runs SET outcome='killed', note=? WHERE outcome='running'", (note,)
+            )
+            return cur.rowcount
+
+    def reindex_runs(self, limit: int = 20) -> list[ReindexRun]:
+        rows = self.db.execute(
+            "SELECT id, started_at, finished_at, outcome, version, capabilities, embedded, reused,"
+            " deleted, note FROM reindex_runs ORDER BY id DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [ReindexRun(*row) for row in rows]
 
     def counts(self) -> StoreCounts:
         def n(table: str) -> int:

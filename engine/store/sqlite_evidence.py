@@ -252,3 +252,13 @@ class EvidenceMixin:
             [*artifact_ids, limit],
         ).fetchall()
         return [(q, int(n)) for q, n in rows]
+
+    def match_timeline(self, artifact_id: int) -> list[tuple[str, int]]:
+        """Times matched per day: distinct (client, normalised query) units, oldest day first."""
+        rows = self.db.execute(
+            "SELECT s.day, COUNT(DISTINCT COALESCE(s.client_hash, '') || char(31) || s.normalized_query)"
+            " FROM matches m JOIN searches s ON s.id = m.search_id WHERE m.artifact_id = ?"
+            " GROUP BY s.day ORDER BY s.day",
+            [artifact_id],
+        ).fetchall()
+        return [(str(day), int(n)) for day, n in rows]

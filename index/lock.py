@@ -1,0 +1,66 @@
+"""One index job at a time: an advisory lock file under the index root.
+
+The lock is an ``flock`` on ``reindex.lock``, so the operating system releases it when
+its holder dies, however it dies. The file also records who holds it; a job that finds
+the record of a holder that is gone says so (a stale lock) and clears it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from engine.errors import JobRunning
+
+logger = logging.getLogger(__name__)
+LOCK_FILE = "reindex.lock"
+
+
+class JobLock:
+    def __init__(self, root: Path):
+        self.path = root / LOCK_FILE
+        self.stale: dict[str, object] | None = None  # the record a dead holder left behind
+        self._fh: int | None = None
+
+    def __enter__(self) -> JobLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode(errors="replace").strip()
+            os.close(fd)
+            raise JobRunning(
+                f"another index job holds {self.path} ({holder or 'no details'}); "
+                "wait for it to finish"
+            ) from None
+        left = os.read(fd, 4096).decode(errors="replace").strip()
+        if left:  # we hold the lock, so whoever wrote this is gone without cleaning up
+            try:
+                record = json.loads(left)
+            except ValueError:
+                record = None
+            self.stale = record if isinstance(record, dict) else {"raw": left}
+            logger.warning("cleared a stale index-job lock left by %s", left)
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        body = {"pid": os.getpid(), "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        os.write(fd, json.dumps(body).encode())
+        os.fsync(fd)
+        self._fh = fd
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._fh is None:
+            return
+        os.ftruncate(self._fh, 0)  # a clean exit leaves no record behind
+        fcntl.flock(self._fh, fcntl.LOCK_UN)
+        os.close(self._fh)
+        self._fh = None

@@ -85,7 +85,7 @@ class Matchgraph:
         if self._embedder is None:
             s = self.settings
             self._embedder = load_embedder(
-                s.model_path(), s.query_cache_size, s.embed_backend, s.model_cache_dir
+                s.model_path(), s.query_cache_size, s.embed_backend, s.model_cache_dir, s.max_tokens
             )
         return self._embedder
 
@@ -144,6 +144,7 @@ class Matchgraph:
             model_fingerprint=self.embedder.fingerprint,
             dimension=self.embedder.dimension,
             ef_search=self.settings.hnsw_ef_search,
+            nprobe=self.settings.ivf_nprobe,
         )
 
     def _served_version(self) -> tuple[IndexVersion, Facets]:

@@ -44,18 +44,24 @@ class Settings(BaseSettings):
         description="How the model runs: 'torch' (sentence-transformers), 'onnx' (the same "
         "weights exported locally to ONNX Runtime: same vectors, faster queries) or 'onnx-int8'.",
     )
+    max_tokens: int = Field(
+        256, ge=16, le=512,
+        description="Longest text the model reads, in word pieces; longer texts are truncated.",
+    )
     model_cache_dir: Path = Field(
         PROJECT_ROOT / "data" / "models",
         description="Where the local ONNX export of the model is kept (made on first use).",
     )
     store_backend: Literal["sqlite"] = Field("sqlite", description="Catalog and match-log store.")
-    dense_backend: Literal["auto", "flat", "hnsw"] = Field(
+    dense_backend: Literal["auto", "flat", "hnsw", "ivf"] = Field(
         "auto", description="FAISS index kind; 'auto' is flat up to `flat_max` vectors, HNSW beyond."
     )
     flat_max: int = Field(50_000, ge=1, description="Largest catalog 'auto' keeps exact (flat).")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(80, ge=8, description="HNSW build-time search depth.")
     hnsw_ef_search: int = Field(128, ge=8, description="HNSW query-time search depth.")
+    ivf_nlist: int = Field(0, ge=0, description="IVF inverted lists; 0 picks about 4·sqrt(n).")
+    ivf_nprobe: int = Field(32, ge=1, description="IVF lists searched per query.")
     keep_versions: int = Field(3, ge=1, description="Index versions kept on disk (the current one always).")
     bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")

@@ -100,7 +100,8 @@ def publish_version(
     kind = choose_kind(settings.dense_backend, len(caps), settings.flat_max)
     dense = build_dense(kind, ids, vectors, hnsw_m=settings.hnsw_m,
                         ef_construction=settings.hnsw_ef_construction,
-                        ef_search=settings.hnsw_ef_search)
+                        ef_search=settings.hnsw_ef_search, ivf_nlist=settings.ivf_nlist,
+                        ivf_nprobe=settings.ivf_nprobe)
     lexical = LexicalIndex.build([c.text for c in caps], k1=settings.bm25_k1, b=settings.bm25_b)
     now = datetime.now(UTC)
     manifest = VersionManifest(
@@ -127,7 +128,8 @@ def publish_version(
 def verify_version(path: Path, embedder: Embedder, settings: Settings, sample: int = 20) -> None:
     """Reload the written version and check sampled capabilities retrieve themselves."""
     version = load_version(path, model_fingerprint=embedder.fingerprint,
-                           dimension=embedder.dimension, ef_search=settings.hnsw_ef_search)
+                           dimension=embedder.dimension, ef_search=settings.hnsw_ef_search,
+                           nprobe=settings.ivf_nprobe)
     n = len(version.ids)
     if n == 0:
         return

@@ -61,11 +61,12 @@ class Backend(Protocol):
 
 
 class TorchBackend:
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, max_tokens: int = 256):
         _offline()
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        self.model.max_seq_length = max_tokens
         getter = getattr(self.model, "get_embedding_dimension", None) or (
             self.model.get_sentence_embedding_dimension
         )
@@ -82,7 +83,7 @@ class TorchBackend:
 class Embedder:
     def __init__(
         self, model_dir: Path, cache_size: int = 4096, backend: str = "torch",
-        cache_dir: Path | None = None,
+        cache_dir: Path | None = None, max_tokens: int = 256,
     ):
         model_dir = Path(model_dir)
         if not (model_dir / "modules.json").exists():
@@ -96,17 +97,20 @@ class Embedder:
         self.model_dir = model_dir
         self.backend_name = backend
         base = model_fingerprint(model_dir)
-        # int8 weights give different vectors: keep their indexes apart from fp32 ones
-        self.fingerprint = base if backend != "onnx-int8" else f"{base}-int8"
+        # int8 weights or another token window give different vectors: keep their indexes apart
+        self.fingerprint = base + ("-int8" if backend == "onnx-int8" else "") + (
+            f"-t{max_tokens}" if max_tokens != 256 else ""
+        )
         self.name = self._display_name(model_dir)
         self.backend: Backend
         if backend == "torch":
-            self.backend = TorchBackend(model_dir)
+            self.backend = TorchBackend(model_dir, max_tokens)
         else:
             from index.onnx_backend import OnnxBackend
 
             folder = (cache_dir or model_dir.parent / ".onnx") / f"{base}-{backend}"
-            self.backend = OnnxBackend.prepare(model_dir, folder, quantize=backend == "onnx-int8")
+            self.backend = OnnxBackend.prepare(model_dir, folder, quantize=backend == "onnx-int8",
+                                               max_tokens=max_tokens)
         self.dimension = self.backend.dimension
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -157,8 +161,9 @@ class Embedder:
 
 @lru_cache(maxsize=8)
 def load_embedder(
-    model_dir: Path, cache_size: int = 4096, backend: str = "torch", cache_dir: Path | None = None
+    model_dir: Path, cache_size: int = 4096, backend: str = "torch", cache_dir: Path | None = None,
+    max_tokens: int = 256,
 ) -> Embedder:
-    """One loaded model per (directory, backend) per process: loading takes seconds."""
-    logger.info("loading embedding model from %s (%s)", model_dir, backend)
-    return Embedder(Path(model_dir), cache_size, backend, cache_dir)
+    """One loaded model per (directory, backend, window) per process: loading takes seconds."""
+    logger.info("loading embedding model from %s (%s, %d tokens)", model_dir, backend, max_tokens)
+    return Embedder(Path(model_dir), cache_size, backend, cache_dir, max_tokens)

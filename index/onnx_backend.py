@@ -74,7 +74,8 @@ def _export(model_dir: Path, target: Path, quantize: bool) -> None:
 
 
 class OnnxBackend:
-    def __init__(self, model_file: Path, tokenizer_file: Path, threads: int | None = None):
+    def __init__(self, model_file: Path, tokenizer_file: Path, threads: int | None = None,
+                 max_tokens: int = MAX_TOKENS):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -84,12 +85,14 @@ class OnnxBackend:
         self.session = ort.InferenceSession(str(model_file), options,
                                             providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.enable_padding()
         self.dimension = int(self.encode(["probe"], 1, False).shape[1])
 
     @classmethod
-    def prepare(cls, model_dir: Path, folder: Path, quantize: bool) -> OnnxBackend:
+    def prepare(
+        cls, model_dir: Path, folder: Path, quantize: bool, max_tokens: int = MAX_TOKENS
+    ) -> OnnxBackend:
         """Load the exported graph from ``folder``, exporting it first if it is missing."""
         if not (folder / MODEL_FILE).exists():
             logger.info("exporting %s to ONNX in %s", model_dir, folder)
@@ -105,7 +108,7 @@ class OnnxBackend:
             finally:
                 if tmp.exists():
                     shutil.rmtree(tmp)
-        return cls(folder / MODEL_FILE, model_dir / "tokenizer.json")
+        return cls(folder / MODEL_FILE, model_dir / "tokenizer.json", max_tokens=max_tokens)
 
     def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch

@@ -162,7 +162,7 @@ def read_manifest(path: Path) -> VersionManifest:
 
 def load_version(
     path: Path, *, model_fingerprint: str | None = None, dimension: int | None = None,
-    ef_search: int = 128,
+    ef_search: int = 128, nprobe: int = 32,
 ) -> IndexVersion:
     manifest = read_manifest(path)
     if manifest.format != FORMAT:
@@ -184,7 +184,7 @@ def load_version(
         vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
         text = (path / "text_hashes.txt").read_text(encoding="utf-8")
         hashes = text.split("\n") if text else []
-        dense = load_dense(path, manifest.dense_kind, ef_search)
+        dense = load_dense(path, manifest.dense_kind, ef_search, nprobe)
         lexical = LexicalIndex.load(path)
     except (OSError, ValueError, RuntimeError) as exc:
         raise IndexNotReady(f"index version {manifest.version} at {path} is damaged: {exc}") from exc

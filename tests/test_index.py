@@ -43,7 +43,7 @@ def test_dense_backend_contract(kind: str, tmp_path: Path) -> None:
 
 
 def test_unknown_backend_lists_the_valid_ones() -> None:
-    with pytest.raises(UnknownBackend, match="flat, hnsw"):
+    with pytest.raises(UnknownBackend, match="flat, hnsw, ivf"):
         choose_kind("annoy", 10, 100)
     assert choose_kind("auto", 10, 100) == "flat" and choose_kind("auto", 101, 100) == "hnsw"
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import resource
 import statistics
 import sys
@@ -35,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.generate import generated, sentences_of  # noqa: E402
 from engine.manifests import load_manifests  # noqa: E402
-from engine.models import Artifact, ArtifactType, Capability, Pricing, PricingModel  # noqa: E402
 from engine.search import SearchRequest  # noqa: E402
 from engine.service import Matchgraph  # noqa: E402
 from engine.settings import Settings  # noqa: E402
@@ -70,44 +69,6 @@ def measure(mg: Matchgraph, queries: list[str], label: str) -> None:
               f"p99 {pct(totals, 99):6.2f} ms  | per stage p50/p99 ms: {parts}")
     qps = len(queries) / (sum(totals) / 1000)
     print(f"  {label:<10} warm throughput, one thread: {qps:.0f} searches/s")
-
-
-def sentences_of(artifacts: list[Artifact]) -> tuple[list[str], list[str]]:
-    sents: list[str] = []
-    intents: list[str] = []
-    for a in artifacts:
-        for c in a.capabilities:
-            sents.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+", c.description) if len(s) > 30)
-            intents.extend(c.intents)
-    return sorted(set(sents)), sorted(set(intents))
-
-
-def generated(
-    n_caps: int, sents: list[str], intents: list[str], rng: random.Random
-) -> tuple[list[Artifact], dict[str, list[str]]]:
-    """Artifacts of four capabilities each, and the real sentences each capability is made of."""
-    words = sorted({w.lower() for s in sents for w in re.findall(r"[A-Za-z]{4,}", s)})
-    types = list(ArtifactType)
-    out = []
-    parts: dict[str, list[str]] = {}
-    for i in range(n_caps // 4):
-        caps = []
-        for j in range(4):
-            body, needs = rng.sample(sents, 2), rng.sample(intents, 2)
-            parts[f"gen-{i:06d}/c{j}"] = body + needs
-            caps.append(Capability(
-                key=f"c{j}",
-                name=" ".join(rng.sample(words, 3)).capitalize(),
-                description=" ".join(body),
-                intents=needs,
-            ))
-        out.append(Artifact(
-            slug=f"gen-{i:06d}", name=f"Generated {i}", type=rng.choice(types),
-            pricing=Pricing(model=rng.choice(list(PricingModel)), free_tier=rng.random() < 0.5),
-            categories=[rng.choice(["llm", "image-generation", "rag", "speech", "agents"])],
-            capabilities=caps,
-        ))
-    return out, parts
 
 
 def composed_vectors(mg: Matchgraph, cap_ids: list[str], parts: dict[str, list[str]]) -> np.ndarray:

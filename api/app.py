@@ -6,16 +6,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from api.routes import catalog, health, recommend, search
+from api.access import AccessControl
+from api.routes import admin, catalog, health, recommend, search
+from api.web import install as install_web_pages
 from engine import __version__
-from engine.errors import IndexMismatch, IndexNotReady, InvalidFeedback, InvalidQuery, NotFound
+from engine.errors import (
+    IndexMismatch,
+    IndexNotReady,
+    InvalidFeedback,
+    InvalidManifest,
+    InvalidQuery,
+    JobRunning,
+    MatchgraphError,
+    NotFound,
+)
 from engine.service import Matchgraph
 from engine.settings import Settings
 
-_STATUS = {
-    NotFound: 404, InvalidQuery: 422, InvalidFeedback: 422, IndexNotReady: 503, IndexMismatch: 503,
+_STATUS: dict[type[Exception], int] = {
+    NotFound: 404, InvalidQuery: 422, InvalidFeedback: 422, InvalidManifest: 422, JobRunning: 409,
+    IndexNotReady: 503, IndexMismatch: 503, MatchgraphError: 422,
 }
 
 
@@ -54,8 +67,17 @@ def create_app(
         description="Search-and-match recommendations for AI artifacts.",
         lifespan=lifespan,
     )
-    for router in (search.router, catalog.router, recommend.router, health.router):
+    for router in (search.router, catalog.router, recommend.router, admin.router, health.router):
         app.include_router(router)
+    # HTML pages, /static and security headers; the pages render their own HTML error pages,
+    # so the JSON handlers below keep answering the /v1 routes only.
+    install_web_pages(app)
+
+    app.add_middleware(AccessControl, engine_of=lambda: app.state.engine)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "X-Client-Id", "Content-Type"])
 
     for error, status in _STATUS.items():
         def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:

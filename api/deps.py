@@ -15,7 +15,10 @@ def get_engine(request: Request) -> Matchgraph:
 
 
 def client_id(request: Request) -> str | None:
-    """Who is asking, for de-duplicating evidence: an explicit id, else the peer address."""
+    """Who is asking, for de-duplicating evidence: the API key, an explicit id, else the address."""
+    key = getattr(request.state, "api_key", None)
+    if key is not None:
+        return f"key:{key.key_id}"
     explicit = request.headers.get("x-client-id")
     if explicit:
         return explicit[:200]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from engine.models import Adoption, ArtifactType, Capability, Pricing, PricingModel
@@ -163,4 +165,6 @@ class HealthReport(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    detail: str
+    detail: str | list[dict[str, Any]] = Field(
+        description="Why the request failed: a sentence, or FastAPI's list of field errors."
+    )

@@ -226,7 +226,8 @@ def serve(
     every = parse_duration(reindex_every) if reindex_every else None
     logging.getLogger().setLevel(logging.INFO)
     app_ = create_app(settings, reindex_every=every)
-    uvicorn.run(app_, host=host or settings.host, port=port or settings.port)
+    uvicorn.run(app_, host=host or settings.host, port=port or settings.port,
+                timeout_keep_alive=settings.keepalive_timeout, limit_concurrency=settings.max_concurrency)
 
 
 @app.command("eval")
@@ -373,6 +374,80 @@ def resolve(
     out.print("alternatives: " + ", ".join(h.artifact.artifact.slug for h in r.alternatives),
               markup=False)
     out.print(f"resolve id: {r.resolve_id}", markup=False)
+
+
+keys_app = typer.Typer(help="API keys with scopes (stored only as hashes).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what uses the key.")],
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="read, feedback, write or admin (repeatable; default read).")] = None,
+) -> None:
+    """Create a key and print it once."""
+    from engine.keys import Scope, create_key
+
+    try:
+        scopes = [Scope(s) for s in (scope or ["read"])]
+    except ValueError as exc:
+        raise _fail(ValueError(f"{exc}; valid scopes: read, feedback, write, admin")) from exc
+    with _engine(record=False) as mg:
+        try:
+            issued = create_key(mg.store, name, scopes)
+        except MatchgraphError as exc:
+            raise _fail(exc) from exc
+    out.print(issued.secret, markup=False)
+    err.print(f"key {issued.key_id} for {issued.row.name} with scopes {', '.join(issued.row.scopes)}; "
+              "it is not stored and cannot be shown again", markup=False)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    with _engine(record=False) as mg:
+        for row in mg.store.list_api_keys():
+            state = f"revoked {row.revoked_at}" if row.revoked_at else "active"
+            out.print(f"{row.key_id}  {row.name}  {','.join(row.scopes)}  created {row.created_at}  {state}",
+                      markup=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The 8-character key id.")]) -> None:
+    """Revoke a key; requests with it get 401 from then on."""
+    with _engine(record=False) as mg:
+        try:
+            row = mg.store.revoke_api_key(key_id)
+        except MatchgraphError as exc:
+            raise _fail(exc) from exc
+    out.print(f"revoked {row.key_id} ({row.name}) at {row.revoked_at}", markup=False)
+
+
+@app.command()
+def backup(dest: Annotated[Path, typer.Argument(help="A new, empty folder.")]) -> None:
+    """Back up the database (online, consistent) and the current index version."""
+    from engine.backup import backup as run_backup
+
+    try:
+        info = run_backup(Settings(), dest)
+    except MatchgraphError as exc:
+        raise _fail(exc) from exc
+    out.print(f"backed up {info.artifacts} artifacts, {info.searches} searches and index version "
+              f"{info.index_version} to {info.path}", markup=False)
+
+
+@app.command()
+def restore(src: Annotated[Path, typer.Argument(help="A folder written by `matchgraph backup`.")]) -> None:
+    """Restore a backup; a running server switches to it without a restart."""
+    from engine.backup import restore as run_restore
+
+    try:
+        info = run_restore(Settings(), src)
+    except MatchgraphError as exc:
+        raise _fail(exc) from exc
+    out.print(f"restored the backup of {info.created_at}: {info.artifacts} artifacts, "
+              f"{info.searches} searches, index version {info.index_version}", markup=False)
 
 
 @app.command("apibench-to-beir")

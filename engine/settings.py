@@ -108,6 +108,24 @@ class Settings(BaseSettings):
     client_salt: str = Field(
         "matchgraph", description="Salt for hashing client ids; raw ids are never stored."
     )
+    anon_rate_per_minute: int = Field(
+        60, ge=0, description="Requests a minute per address without a key (0: no limit)."
+    )
+    key_rate_per_minute: int = Field(300, ge=0, description="Requests a minute per API key (0: no limit).")
+    trust_forwarded_for: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (only behind your own proxy)."
+    )
+    anonymous_feedback: bool = Field(
+        True, description="Accept feedback without a key (a key must still carry the feedback scope)."
+    )
+    max_body_bytes: int = Field(1_000_000, ge=0, description="Largest request body accepted (0: no limit).")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser (JSON list)."
+    )
+    keepalive_timeout: int = Field(5, ge=1, description="Seconds an idle HTTP connection is kept open.")
+    max_concurrency: int = Field(
+        256, ge=1, description="Requests handled at once; more get 503 instead of queueing forever."
+    )
     host: str = Field("127.0.0.1", description="Address `serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
 

@@ -67,9 +67,9 @@ def test_old_versions_are_pruned_but_never_the_current_one(indexed_settings: Set
 
 
 def test_a_second_job_is_refused_while_one_runs(indexed_settings: Settings) -> None:
-    with JobLock(indexed_settings.index_root), Matchgraph(indexed_settings, record=False) as mg:
-        with pytest.raises(JobRunning, match="another index job"):
-            mg.reindex(force=True)
+    with JobLock(indexed_settings.index_root), Matchgraph(indexed_settings, record=False) as mg, \
+            pytest.raises(JobRunning, match="another index job"):
+        mg.reindex(force=True)
 
 
 def test_a_stale_lock_is_cleared_with_a_message(indexed_settings: Settings) -> None:
@@ -169,7 +169,8 @@ def test_searches_during_reindexing_never_fail_and_come_from_one_version(
                 job.reindex()
                 name = current_version(settings.index_root)
                 assert name is not None
-                seen_versions[name] = {int(i) for i in load_version(versions_dir(settings.index_root) / name).ids}
+                folder = versions_dir(settings.index_root) / name
+                seen_versions[name] = {int(i) for i in load_version(folder).ids}
                 server._checked_at = 0.0
         stop.set()
         for t in threads:

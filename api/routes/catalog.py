@@ -14,7 +14,7 @@ router = APIRouter(prefix="/v1", tags=["catalog"])
 def list_artifacts(
     engine: EngineDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ArtifactPage:
     records, total = engine.list_artifacts(limit, offset)
     return ArtifactPage(

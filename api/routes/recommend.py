@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 
+from api.access import api_key
 from api.deps import ClientDep, EngineDep
 from api.schemas import ErrorBody
 from api.schemas_recommend import (
@@ -64,7 +65,13 @@ def resolve(engine: EngineDep, client: ClientDep, body: ResolveRequest) -> Resol
     return ResolveOut.of(engine.resolve(body.intent, body.type, body.limit, client_id=client))
 
 
-@router.post("/feedback", response_model=FeedbackOut, responses=ERRORS)
-def feedback(engine: EngineDep, client: ClientDep, body: FeedbackRequest) -> FeedbackOut:
+@router.post("/feedback", response_model=FeedbackOut,
+             responses={**ERRORS, 401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
+def feedback(engine: EngineDep, client: ClientDep, request: Request, body: FeedbackRequest) -> FeedbackOut:
+    key = api_key(request)
+    if key is None and not engine.settings.anonymous_feedback:
+        raise HTTPException(401, "feedback needs an API key with the feedback scope")
+    if key is not None and not {"feedback", "admin"} & set(key.scopes):
+        raise HTTPException(403, f"API key {key.key_id} lacks the feedback scope")
     counted = engine.feedback(body.reference, body.artifact, body.capability, body.outcome, client)
     return FeedbackOut(counted=counted)

@@ -22,7 +22,7 @@ def search(
     engine: EngineDep,
     client: ClientDep,
     q: Annotated[str, Query(description="What you need, in plain words (2–500 characters).",
-                            max_length=10_000)],
+                            min_length=2, max_length=10_000)],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     type: Annotated[list[ArtifactType] | None, Query(description="Artifact types to keep.")] = None,

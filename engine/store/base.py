@@ -182,6 +182,16 @@ class ReindexRun:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class ApiKeyRow:
+    key_id: str
+    name: str
+    secret_hash: str
+    scopes: tuple[str, ...]
+    created_at: str
+    revoked_at: str | None = None
+
+
 class EvidenceStore(Protocol):
     """Feedback, the match graph and scores (the graph + rank job's inputs and outputs)."""
 
@@ -247,6 +257,14 @@ class Store(EvidenceStore, Protocol):
     def record_searches(self, records: Sequence[SearchRecord]) -> None:
         """Write searches and their matches in one transaction."""
         ...
+
+    def add_api_key(self, key_id: str, name: str, secret_hash: str, scopes: list[str]) -> ApiKeyRow: ...
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow: ...
+
+    def list_api_keys(self) -> list[ApiKeyRow]: ...
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyRow: ...
 
     def start_reindex_run(self) -> int: ...
 

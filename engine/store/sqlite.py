@@ -23,6 +23,7 @@ import sqlite_utils
 from engine.errors import NotFound
 from engine.models import Artifact, Capability
 from engine.store.base import (
+    ApiKeyRow,
     ArtifactRecord,
     CapabilityFacet,
     CapabilityRecord,
@@ -85,6 +86,14 @@ CREATE TABLE IF NOT EXISTS matches (
 CREATE INDEX IF NOT EXISTS matches_capability ON matches(capability_id);
 CREATE INDEX IF NOT EXISTS matches_artifact ON matches(artifact_id);
 CREATE INDEX IF NOT EXISTS matches_search ON matches(search_id);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
 CREATE TABLE IF NOT EXISTS reindex_runs (
     id INTEGER PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -402,6 +411,35 @@ class SQLiteStore(EvidenceMixin):
                     for m in r.matches
                 ],
             )
+
+    # -- API keys -------------------------------------------------------------------------
+    def add_api_key(self, key_id: str, name: str, secret_hash: str, scopes: list[str]) -> ApiKeyRow:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO api_keys (key_id, name, secret_hash, scopes, created_at) VALUES (?,?,?,?,?)",
+                (key_id, name, secret_hash, json.dumps(scopes), _now()),
+            )
+        return self.get_api_key(key_id)
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow:
+        row = self.db.execute(
+            "SELECT key_id, name, secret_hash, scopes, created_at, revoked_at FROM api_keys"
+            " WHERE key_id = ?", [key_id],
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no API key {key_id!r}")
+        return ApiKeyRow(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], row[5])
+
+    def list_api_keys(self) -> list[ApiKeyRow]:
+        ids = [r[0] for r in self.db.execute("SELECT key_id FROM api_keys ORDER BY created_at, key_id")]
+        return [self.get_api_key(i) for i in ids]
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyRow:
+        self.get_api_key(key_id)
+        with self._transaction() as conn:
+            conn.execute("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?",
+                         (_now(), key_id))
+        return self.get_api_key(key_id)
 
     # -- index job runs -----------------------------------------------------------------
     def start_reindex_run(self) -> int:

@@ -1,0 +1,164 @@
+"""Who may ask, and how much: API keys, per-client rate limits and request-size limits.
+
+One pure-ASGI middleware runs before every route:
+
+1. A request body larger than ``max_body_bytes`` is refused with 413 (by its
+   Content-Length, or while it streams in when it has none).
+2. A key in ``Authorization: Bearer …`` or ``X-API-Key`` must be valid (else 401); the key's
+   row is put in ``request.state.api_key`` for routes that need a scope.
+3. Each client gets a token bucket: keyed clients by key (``key_rate_per_minute``),
+   anonymous ones by address (``anon_rate_per_minute``). An empty bucket is a 429 with
+   ``Retry-After``. 0 turns a limit off. /healthz and /static are not limited.
+
+Routes that need a scope declare it with ``Depends(require_scope(Scope.write))``: no key is
+401, a key without the scope is 403.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from fastapi import HTTPException, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine.keys import InvalidKey, authenticate
+from engine.keys import Scope as KeyScope
+from engine.store.base import ApiKeyRow
+
+EXEMPT = ("/healthz", "/static")
+MAX_CLIENTS = 100_000
+
+
+class TokenBuckets:
+    """Per-client token buckets refilled continuously; thread-safe, bounded in size."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def take(self, client: str, per_minute: int) -> float:
+        """0.0 if the request may go ahead, else the seconds until it could."""
+        if per_minute <= 0:
+            return 0.0
+        rate = per_minute / 60.0
+        now = self._clock()
+        with self._lock:
+            tokens, then = self._buckets.pop(client, (float(per_minute), now))
+            tokens = min(float(per_minute), tokens + (now - then) * rate)
+            if tokens >= 1.0:
+                self._buckets[client] = (tokens - 1.0, now)
+                wait = 0.0
+            else:
+                self._buckets[client] = (tokens, now)
+                wait = (1.0 - tokens) / rate
+            while len(self._buckets) > MAX_CLIENTS:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+def presented_key(headers: dict[str, str]) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return headers.get("x-api-key") or None
+
+
+async def _reply(send: Send, status: int, detail: str, extra: dict[str, str] | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class TooLarge(Exception):
+    pass
+
+
+class AccessControl:
+    def __init__(self, app: ASGIApp, engine_of: Callable[[], object]):
+        self.app = app
+        self.engine_of = engine_of  # the Matchgraph is created at start-up, after this middleware
+        self.buckets = TokenBuckets()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        engine = self.engine_of()
+        settings = engine.settings  # type: ignore[attr-defined]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        limit = settings.max_body_bytes
+        declared = headers.get("content-length", "")
+        if limit and declared.isdigit() and int(declared) > limit:
+            await _reply(send, 413, f"the request body is over {limit} bytes")
+            return
+        key_row: ApiKeyRow | None = None
+        key = presented_key(headers)
+        if key is not None:
+            try:
+                key_row = authenticate(engine.store, key)  # type: ignore[attr-defined]
+            except InvalidKey as exc:
+                await _reply(send, 401, str(exc), {"www-authenticate": "Bearer"})
+                return
+        scope.setdefault("state", {})["api_key"] = key_row
+        path: str = scope.get("path", "")
+        if not path.startswith(EXEMPT):
+            if key_row is not None:
+                client, per_minute = f"key:{key_row.key_id}", settings.key_rate_per_minute
+            else:
+                peer = scope.get("client") or ("unknown", 0)
+                forwarded = headers.get("x-forwarded-for", "") if settings.trust_forwarded_for else ""
+                client = "ip:" + (forwarded.split(",")[0].strip() or str(peer[0]))
+                per_minute = settings.anon_rate_per_minute
+            wait = self.buckets.take(client, per_minute)
+            if wait > 0:
+                await _reply(send, 429, f"rate limit of {per_minute} requests a minute reached",
+                             {"retry-after": str(max(1, math.ceil(wait)))})
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if limit and message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except TooLarge:
+            if not started:
+                await _reply(send, 413, f"the request body is over {limit} bytes")
+
+
+def api_key(request: Request) -> ApiKeyRow | None:
+    return getattr(request.state, "api_key", None)
+
+
+def require_scope(scope: KeyScope) -> Callable[[Request], ApiKeyRow]:
+    def check(request: Request) -> ApiKeyRow:
+        row = api_key(request)
+        if row is None:
+            raise HTTPException(401, f"this route needs an API key with the {scope.value} scope",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if scope.value not in row.scopes and KeyScope.admin.value not in row.scopes:
+            raise HTTPException(403, f"API key {row.key_id} lacks the {scope.value} scope")
+        return row
+
+    return check

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -85,3 +86,9 @@ def create_app(
 
         app.add_exception_handler(error, handler)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app `matchgraph serve` runs in each worker process, configured from the environment."""
+    every = os.environ.get("MATCHGRAPH_SERVE_REINDEX_EVERY")
+    return create_app(Settings(), reindex_every=float(every) if every else None)

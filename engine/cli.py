@@ -216,17 +216,21 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Default: MATCHGRAPH_PORT.")] = None,
     reindex_every: Annotated[str | None, typer.Option(
         help="Also run the re-indexing job in the background this often, e.g. 15m.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Server processes (each loads the "
+                                         "model and the index; they share the data directory).")] = 1,
 ) -> None:
     """Serve the API; the first start ingests the bundled catalog and builds the index."""
-    import uvicorn
+    import os
 
-    from api.app import create_app
+    import uvicorn
 
     settings = Settings()
     every = parse_duration(reindex_every) if reindex_every else None
     logging.getLogger().setLevel(logging.INFO)
-    app_ = create_app(settings, reindex_every=every)
-    uvicorn.run(app_, host=host or settings.host, port=port or settings.port,
+    if every:
+        os.environ["MATCHGRAPH_SERVE_REINDEX_EVERY"] = str(every)
+    uvicorn.run("api.app:app_from_environment", factory=True, workers=workers,
+                host=host or settings.host, port=port or settings.port,
                 timeout_keep_alive=settings.keepalive_timeout, limit_concurrency=settings.max_concurrency)
 
 

@@ -24,9 +24,6 @@ from engine.graph import export_graph, to_networkx
 from engine.models import ArtifactType
 from engine.rank import explain_change, weights_for
 from engine.ranking import RankSummary, rank_is_stale, run_rank
-
-if TYPE_CHECKING:
-    from engine.reindex import ReindexReport
 from engine.recorder import MatchRecorder
 from engine.resolve import Outcome, Resolution, record_feedback, resolution
 from engine.search import MAX_LIMIT, SearchEngine, SearchRequest, SearchResult, hash_client
@@ -37,6 +34,7 @@ from engine.store.base import ArtifactRecord, CapabilityRecord, EdgeRow, ScoreRo
 from engine.suggest import Suggestion, suggest
 from index.builder import Progress, build_index
 from index.embedder import Embedder, load_embedder
+from index.lock import JobLock
 from index.versions import (
     IndexVersion,
     VersionManifest,
@@ -45,6 +43,9 @@ from index.versions import (
     load_version,
     versions_dir,
 )
+
+if TYPE_CHECKING:
+    from engine.reindex import ReindexReport
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -101,7 +102,15 @@ class Matchgraph:
         self.close()
 
     def ensure_ready(self, catalog_dir: Path | None = None, progress: Progress | None = None) -> None:
-        """First start: ingest the bundled catalog if the store is empty, index if needed."""
+        """First start: ingest the bundled catalog if the store is empty, index if needed.
+
+        Runs under the index-job lock (waiting for it), so several server processes starting
+        on one data directory prepare it once.
+        """
+        with JobLock(self.settings.index_root, wait=True):
+            self._prepare(catalog_dir, progress)
+
+    def _prepare(self, catalog_dir: Path | None, progress: Progress | None) -> None:
         if self.store.counts().artifacts == 0:
             folder = catalog_dir or self.settings.catalog_dir
             report = self.ingest([folder])

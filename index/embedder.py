@@ -59,6 +59,8 @@ class Backend(Protocol):
 
     def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray: ...
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
 
 class TorchBackend:
     def __init__(self, model_dir: Path, max_tokens: int = 256):
@@ -71,6 +73,9 @@ class TorchBackend:
             self.model.get_sentence_embedding_dimension
         )
         self.dimension = int(getter() or 0)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts, max(1, len(texts)), False)
 
     def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
         vectors = self.model.encode(
@@ -147,7 +152,7 @@ class Embedder:
                     out[i] = vec
         if missing:
             texts = list(missing)
-            vectors = self.encode(texts, batch_size=max(1, len(texts)))
+            vectors = self.backend.encode_queries(texts)
             with self._lock:
                 for text, vec in zip(texts, vectors):
                     for i in missing[text]:

@@ -32,10 +32,16 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     return [list(t) for t in out]  # type: ignore[union-attr]
 
 
+@lru_cache(maxsize=50_000)
+def _stems(text: str) -> frozenset[str]:
+    stem = _stemmer().stemWord
+    return frozenset(stem(w) for w in _WORD.findall(text.lower()))
+
+
 def matched_terms(query: str, text: str) -> list[str]:
     """The words of ``query`` whose stems occur in ``text``, in query order, once each."""
     stem = _stemmer().stemWord
-    text_stems = {stem(w) for w in _WORD.findall(text.lower())}
+    text_stems = _stems(text)
     seen: list[str] = []
     for word in _WORD.findall(query.lower()):
         if stem(word) in text_stems and word not in seen and word not in _stopwords():

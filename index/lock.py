@@ -22,8 +22,9 @@ LOCK_FILE = "reindex.lock"
 
 
 class JobLock:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, wait: bool = False):
         self.path = root / LOCK_FILE
+        self.wait = wait
         self.stale: dict[str, object] | None = None  # the record a dead holder left behind
         self._fh: int | None = None
 
@@ -31,7 +32,7 @@ class JobLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
         except BlockingIOError:
             holder = os.read(fd, 4096).decode(errors="replace").strip()
             os.close(fd)

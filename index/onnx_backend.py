@@ -79,11 +79,16 @@ class OnnxBackend:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(model_file), options,
-                                            providers=["CPUExecutionProvider"])
+        def session(intra_op_threads: int) -> ort.InferenceSession:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = intra_op_threads
+            options.log_severity_level = 3
+            return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+
+        # Batches (indexing) use every core; queries run one thread each, so concurrent
+        # requests share the cores instead of fighting over them (same weights, same vectors).
+        self.session = session(threads or max(1, os.cpu_count() or 1))
+        self.query_session = session(1)
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.enable_padding()
@@ -110,7 +115,13 @@ class OnnxBackend:
                     shutil.rmtree(tmp)
         return cls(folder / MODEL_FILE, model_dir / "tokenizer.json", max_tokens=max_tokens)
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._run(self.query_session, texts, max(1, len(texts)))
+
     def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        return self._run(self.session, texts, batch_size)
+
+    def _run(self, session: object, texts: list[str], batch_size: int) -> np.ndarray:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
         chunks = []
         for start in range(0, len(texts), batch_size):
@@ -119,7 +130,7 @@ class OnnxBackend:
             ids = np.array([e.ids for e in encoded], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            chunks.append((idx, self.session.run(None, feeds)[0]))
+            chunks.append((idx, session.run(None, feeds)[0]))  # type: ignore[attr-defined]
         dim = chunks[0][1].shape[1] if chunks else 0
         out = np.zeros((len(texts), dim), dtype=np.float32)
         for idx, vectors in chunks:

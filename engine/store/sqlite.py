@@ -86,6 +86,19 @@ CREATE TABLE IF NOT EXISTS matches (
 CREATE INDEX IF NOT EXISTS matches_capability ON matches(capability_id);
 CREATE INDEX IF NOT EXISTS matches_artifact ON matches(artifact_id);
 CREATE INDEX IF NOT EXISTS matches_search ON matches(search_id);
+CREATE TABLE IF NOT EXISTS match_counts (
+    kind INTEGER NOT NULL,          -- 0: artifact, 1: capability
+    id INTEGER NOT NULL,
+    units INTEGER NOT NULL,         -- distinct (client, normalised query, day)
+    raw INTEGER NOT NULL,           -- every search
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS match_seen (
+    kind INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    unit TEXT NOT NULL,
+    PRIMARY KEY (kind, id, unit)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -116,6 +129,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _unit(client_hash: str | None, normalized_query: str, day: str) -> str:
+    """One unit of evidence: a client asking one need on one day."""
+    return f"{client_hash or ''}\x1f{normalized_query}\x1f{day}"
+
+
 def _hash(doc: str) -> str:
     return hashlib.sha256(doc.encode("utf-8")).hexdigest()
 
@@ -127,11 +145,12 @@ class SQLiteStore(EvidenceMixin):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._parsed: dict[tuple[int, str], Artifact] = {}
+        self._parsed: dict[tuple[int, str], Artifact | Capability] = {}
         self._parsed_lock = threading.Lock()
         db = self.db
         db.enable_wal()
         db.conn.executescript(SCHEMA + EVIDENCE_SCHEMA)
+        self._backfill_match_counts()
 
     # -- connections -------------------------------------------------------------------
     @property
@@ -238,58 +257,72 @@ class SQLiteStore(EvidenceMixin):
         report.capabilities_removed += cur.rowcount
 
     # -- catalog reads -----------------------------------------------------------------
-    def _artifact_from_row(self, row: dict[str, Any]) -> Artifact:
-        """Parse an artifact row (and its capabilities), reusing earlier parses.
+    def _remember(self, key: tuple[int, str], value: Any) -> None:
+        with self._parsed_lock:
+            if len(self._parsed) >= PARSE_CACHE_SIZE:
+                self._parsed.pop(next(iter(self._parsed)))
+            self._parsed[key] = value
+
+    def _artifact(self, row_id: int, doc_hash: str) -> Artifact:
+        """Parse an artifact (and its capabilities), reusing earlier parses.
 
         The cache is keyed by (row id, content hash), so any re-ingest that changes the
         artifact or one of its capabilities misses it; nothing has to invalidate it.
         """
-        key = (int(row["id"]), str(row["doc_hash"]))
-        cached = self._parsed.get(key)
-        if cached is not None:
+        cached = self._parsed.get((row_id, doc_hash))
+        if isinstance(cached, Artifact):
             return cached
+        doc = self.db.execute("SELECT doc FROM artifacts WHERE id = ?", [row_id]).fetchone()[0]
         caps = [
-            Capability.model_validate_json(c["doc"])
-            for c in self.db.query(
-                "SELECT doc FROM capabilities WHERE artifact_id = ? ORDER BY position", [row["id"]]
+            Capability.model_validate_json(c)
+            for (c,) in self.db.execute(
+                "SELECT doc FROM capabilities WHERE artifact_id = ? ORDER BY position", [row_id]
             )
         ]
-        artifact = Artifact.model_validate({**json.loads(row["doc"]), "capabilities": caps})
-        with self._parsed_lock:
-            if len(self._parsed) >= PARSE_CACHE_SIZE:
-                self._parsed.pop(next(iter(self._parsed)))
-            self._parsed[key] = artifact
+        artifact = Artifact.model_validate({**json.loads(doc), "capabilities": caps})
+        self._remember((row_id, doc_hash), artifact)
         return artifact
+
+    def _capability(self, row_id: int, content_hash: str) -> Capability:
+        key = (-row_id, content_hash)  # negative ids keep capabilities apart from artifacts
+        cached = self._parsed.get(key)
+        if isinstance(cached, Capability):
+            return cached
+        doc = self.db.execute("SELECT doc FROM capabilities WHERE id = ?", [row_id]).fetchone()[0]
+        capability = Capability.model_validate_json(doc)
+        self._remember(key, capability)
+        return capability
 
     def _match_counts(self, column: str, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(distinct, raw) match counts per artifact or capability row id.
 
-        distinct: (client, normalised query, day) units; raw: every search.
+        distinct: (client, normalised query, day) units; raw: every search. Kept up to date by
+        ``record_searches`` in ``match_counts``, so reading them costs one lookup per id however
+        long the match log grows.
         """
         if not ids:
             return {}
+        kind = 0 if column == "artifact_id" else 1
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"SELECT m.{column}, COUNT(DISTINCT COALESCE(s.client_hash, '') || char(31)"
-            " || s.normalized_query || char(31) || s.day), COUNT(DISTINCT s.id)"
-            f" FROM matches m JOIN searches s ON s.id = m.search_id WHERE m.{column} IN ({marks})"
-            f" GROUP BY m.{column}",
-            list(ids),
+            f"SELECT id, units, raw FROM match_counts WHERE kind = ? AND id IN ({marks})",
+            [kind, *ids],
         ).fetchall()
         return {int(i): (int(d), int(r)) for i, d, r in rows}
 
-    def _records(self, rows: list[dict[str, Any]]) -> list[ArtifactRecord]:
-        counts = self._match_counts("artifact_id", [r["id"] for r in rows])
+    def _records(self, where: str, params: Sequence[Any]) -> list[ArtifactRecord]:
+        rows = self.db.execute(f"SELECT id, doc_hash FROM artifacts {where}", list(params)).fetchall()
+        counts = self._match_counts("artifact_id", [int(i) for i, _ in rows])
         return [
-            ArtifactRecord(r["id"], self._artifact_from_row(r), *counts.get(r["id"], (0, 0)))
-            for r in rows
+            ArtifactRecord(int(i), self._artifact(int(i), h), *counts.get(int(i), (0, 0)))
+            for i, h in rows
         ]
 
     def get_artifact(self, slug: str) -> ArtifactRecord:
-        rows = list(self.db.query("SELECT * FROM artifacts WHERE slug = ?", [slug]))
-        if not rows:
+        found = self._records("WHERE slug = ?", [slug])
+        if not found:
             raise NotFound(f"no artifact with slug {slug!r}")
-        [record] = self._records(rows)
+        record = found[0]
         caps = dict(self.db.execute(
             "SELECT id, cap_id FROM capabilities WHERE artifact_id = ?", [record.row_id]
         ).fetchall())
@@ -300,10 +333,7 @@ class SQLiteStore(EvidenceMixin):
 
     def list_artifacts(self, limit: int, offset: int) -> tuple[list[ArtifactRecord], int]:
         total = self.db["artifacts"].count
-        rows = list(
-            self.db.query("SELECT * FROM artifacts ORDER BY slug LIMIT ? OFFSET ?", [limit, offset])
-        )
-        return self._records(rows), total
+        return self._records("ORDER BY slug LIMIT ? OFFSET ?", [limit, offset]), total
 
     def artifact_rows(self) -> dict[int, str]:
         """Every artifact's row id and slug."""
@@ -313,28 +343,27 @@ class SQLiteStore(EvidenceMixin):
         if not row_ids:
             return {}
         marks = ",".join("?" * len(row_ids))
-        rows = list(self.db.query(f"SELECT * FROM artifacts WHERE id IN ({marks})", list(row_ids)))
-        return {r.row_id: r for r in self._records(rows)}
+        return {r.row_id: r for r in self._records(f"WHERE id IN ({marks})", row_ids)}
 
     def _capability_records(self, where: str, params: list[Any]) -> list[CapabilityRecord]:
-        rows = list(self.db.query(
-            "SELECT c.id, c.cap_id, c.artifact_id, a.slug, c.doc, c.index_text"
+        rows = self.db.execute(
+            "SELECT c.id, c.cap_id, c.artifact_id, a.slug, c.content_hash, c.index_text"
             f" FROM capabilities c JOIN artifacts a ON a.id = c.artifact_id WHERE {where}",
             params,
-        ))
-        counts = self._match_counts("capability_id", [r["id"] for r in rows])
+        ).fetchall()
+        counts = self._match_counts("capability_id", [int(r[0]) for r in rows])
         return [
             CapabilityRecord(
-                row_id=r["id"],
-                cap_id=r["cap_id"],
-                artifact_id=r["artifact_id"],
-                artifact_slug=r["slug"],
-                capability=Capability.model_validate_json(r["doc"]),
-                index_text=r["index_text"],
-                times_matched=counts.get(r["id"], (0, 0))[0],
-                raw_matches=counts.get(r["id"], (0, 0))[1],
+                row_id=int(row_id),
+                cap_id=cap_id,
+                artifact_id=int(artifact_id),
+                artifact_slug=slug,
+                capability=self._capability(int(row_id), content_hash),
+                index_text=index_text,
+                times_matched=counts.get(int(row_id), (0, 0))[0],
+                raw_matches=counts.get(int(row_id), (0, 0))[1],
             )
-            for r in rows
+            for row_id, cap_id, artifact_id, slug, content_hash, index_text in rows
         ]
 
     def get_capability(self, cap_id: str) -> CapabilityRecord:
@@ -371,8 +400,9 @@ class SQLiteStore(EvidenceMixin):
         ]
 
     def iter_artifacts(self) -> Iterator[Artifact]:
-        for row in self.db.query("SELECT * FROM artifacts ORDER BY slug"):
-            yield self._artifact_from_row(row)
+        rows = self.db.execute("SELECT id, doc_hash FROM artifacts ORDER BY slug").fetchall()
+        for row_id, doc_hash in rows:
+            yield self._artifact(int(row_id), doc_hash)
 
     def catalog_hash(self) -> str:
         digest = hashlib.sha256()
@@ -411,6 +441,41 @@ class SQLiteStore(EvidenceMixin):
                     for m in r.matches
                 ],
             )
+            for r in records:
+                unit = _unit(r.client_hash, r.normalized_query, r.created_at.date().isoformat())
+                keys = {(0, m.artifact_row_id) for m in r.matches}
+                keys |= {(1, m.capability_row_id) for m in r.matches}
+                for kind, row_id in sorted(keys):
+                    new = conn.execute(
+                        "INSERT OR IGNORE INTO match_seen (kind, id, unit) VALUES (?,?,?)",
+                        (kind, row_id, unit),
+                    ).rowcount
+                    conn.execute(
+                        "INSERT INTO match_counts (kind, id, units, raw) VALUES (?,?,?,1)"
+                        " ON CONFLICT(kind, id) DO UPDATE SET units = units + excluded.units,"
+                        " raw = raw + 1",
+                        (kind, row_id, new),
+                    )
+
+    def _backfill_match_counts(self) -> None:
+        """Derive the counters from the match log when a database predates them."""
+        conn = self.db.conn
+        has_matches = conn.execute("SELECT 1 FROM matches LIMIT 1").fetchone()
+        has_counts = conn.execute("SELECT 1 FROM match_counts LIMIT 1").fetchone()
+        if not has_matches or has_counts:
+            return
+        unit = "COALESCE(s.client_hash, '') || char(31) || s.normalized_query || char(31) || s.day"
+        with self._transaction() as tx:
+            for kind, column in ((0, "artifact_id"), (1, "capability_id")):
+                tx.execute(
+                    f"INSERT OR IGNORE INTO match_seen (kind, id, unit) SELECT DISTINCT {kind},"
+                    f" m.{column}, {unit} FROM matches m JOIN searches s ON s.id = m.search_id"
+                )
+                tx.execute(
+                    f"INSERT INTO match_counts (kind, id, units, raw) SELECT {kind}, m.{column},"
+                    f" COUNT(DISTINCT {unit}), COUNT(DISTINCT s.id) FROM matches m"
+                    f" JOIN searches s ON s.id = m.search_id GROUP BY m.{column}"
+                )
 
     # -- API keys -------------------------------------------------------------------------
     def add_api_key(self, key_id: str, name: str, secret_hash: str, scopes: list[str]) -> ApiKeyRow:

@@ -1,0 +1,164 @@
+"""Load and soak test of /v1/search against a real `matchgraph serve` on 127.0.0.1.
+
+    python benchmarks/load.py                          # 60 s as fast as 16 clients go
+    python benchmarks/load.py --duration 1800 --rate 75  # the 30-minute soak at half rate
+
+It builds a throwaway state from the default catalog, starts the server in a subprocess
+(rate limits off: this is one machine hammering itself), drives it with an asyncio httpx
+client for a fixed time with varied queries (the catalog's written needs, in random
+case, some with filters), and prints throughput, p50/p99 latency and errors. Afterwards it
+waits for the match writer and checks that the searches recorded in SQLite equal the
+searches answered. With --rate it paces requests and samples the server's memory and open
+files every 10 s (a soak). Only loopback addresses are used; the run stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.manifests import load_manifests  # noqa: E402
+
+TYPES = ["model", "api", "repo", "mcp", "framework", "cli", "app", "agent"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def queries() -> list[str]:
+    catalog = load_manifests([ROOT / "data" / "catalog"]).artifacts
+    return sorted({i for a in catalog for c in a.capabilities for i in c.intents})
+
+
+def proc_stats(pid: int) -> tuple[float, int]:
+    """Memory (MB) and open files of the server and its worker processes together."""
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    rss, fds = 0.0, 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                rss += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
+            fds += len(os.listdir(f"/proc/{p}/fd"))
+        except (FileNotFoundError, StopIteration):
+            continue
+    return rss, fds
+
+
+async def drive(base: str, duration: float, clients: int, rate: float | None, pool: list[str],
+                pid: int) -> tuple[list[float], dict[int, int], list[tuple[float, float, int]]]:
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    samples: list[tuple[float, float, int]] = []
+    rng = random.Random(11)
+    start = time.monotonic()
+    deadline = start + duration
+    interval = clients / rate if rate else 0.0
+
+    async def client(http: httpx.AsyncClient, n: int) -> None:
+        next_at = time.monotonic() + (n * interval / clients if rate else 0)
+        while time.monotonic() < deadline:
+            if rate:
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += interval
+            q = rng.choice(pool)
+            params: dict[str, str | int] = {"q": q.upper() if rng.random() < 0.1 else q, "limit": 10}
+            if rng.random() < 0.2:
+                params["type"] = rng.choice(TYPES)
+            t = time.perf_counter()
+            try:
+                r = await http.get("/v1/search", params=params)
+                status = r.status_code
+            except httpx.HTTPError:
+                status = 0
+            latencies.append((time.perf_counter() - t) * 1000)
+            codes[status] = codes.get(status, 0) + 1
+
+    async def sampler() -> None:
+        while time.monotonic() < deadline:
+            rss, fds = proc_stats(pid)
+            samples.append((time.monotonic() - start, rss, fds))
+            await asyncio.sleep(10)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+        await asyncio.gather(sampler(), *(client(http, n) for n in range(clients)))
+    return latencies, codes, samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=None, help="Requests per second in total (paced).")
+    parser.add_argument("--workers", type=int, default=1, help="Server processes.")
+    args = parser.parse_args()
+    pool = queries()
+    with tempfile.TemporaryDirectory(prefix="mg-load-") as tmp:
+        port = free_port()
+        env = {**os.environ, "MATCHGRAPH_DATA_DIR": tmp, "MATCHGRAPH_ANON_RATE_PER_MINUTE": "0",
+               "MATCHGRAPH_PORT": str(port)}
+        server = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--workers",
+                                   str(args.workers)], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+            else:
+                raise SystemExit("the server did not come up")
+            before = httpx.get(f"{base}/healthz").json()["searches"]
+            t = time.monotonic()
+            latencies, codes, samples = asyncio.run(
+                drive(base, args.duration, args.clients, args.rate, pool, server.pid))
+            took = time.monotonic() - t
+            for _ in range(100):  # let the match writer catch up
+                if httpx.get(f"{base}/healthz").json()["pending_matches"] == 0:
+                    break
+                time.sleep(0.1)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        answered = codes.get(200, 0)
+        with sqlite3.connect(Path(tmp) / "matchgraph.db") as db:
+            recorded = db.execute("SELECT COUNT(*) FROM searches").fetchone()[0] - before
+        errors = sum(n for code, n in codes.items() if code != 200)
+        ordered = sorted(latencies)
+        print(f"{len(latencies)} searches in {took:.1f} s with {args.clients} clients"
+              f"{f' paced at {args.rate}/s' if args.rate else ''}: {len(latencies) / took:.1f} searches/s")
+        p99 = ordered[int(0.99 * (len(ordered) - 1))]
+        print(f"latency p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms; "
+              f"errors {errors} {codes if errors else ''}")
+        print(f"recorded in SQLite: {recorded} of {answered} answered searches"
+              f" ({'all' if recorded == answered else 'MISMATCH'})")
+        if samples:
+            rss = [s[1] for s in samples]
+            fds = [s[2] for s in samples]
+            print(f"server memory: first {rss[0]:.0f} MB, last {rss[-1]:.0f} MB, max {max(rss):.0f} MB; "
+                  f"open files: first {fds[0]}, last {fds[-1]}, max {max(fds)} ({len(samples)} samples)")
+
+
+if __name__ == "__main__":
+    main()

@@ -54,14 +54,18 @@ class Settings(BaseSettings):
     )
     store_backend: Literal["sqlite"] = Field("sqlite", description="Catalog and match-log store.")
     dense_backend: Literal["auto", "flat", "hnsw", "ivf"] = Field(
-        "auto", description="FAISS index kind; 'auto' is flat up to `flat_max` vectors, HNSW beyond."
+        "auto", description="FAISS index kind; 'auto' is flat up to `flat_max` vectors, HNSW up to "
+        "`hnsw_max`, IVF beyond."
     )
     flat_max: int = Field(50_000, ge=1, description="Largest catalog 'auto' keeps exact (flat).")
+    hnsw_max: int = Field(500_000, ge=1, description="Largest catalog 'auto' indexes with HNSW; IVF beyond.")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(80, ge=8, description="HNSW build-time search depth.")
     hnsw_ef_search: int = Field(128, ge=8, description="HNSW query-time search depth.")
     ivf_nlist: int = Field(0, ge=0, description="IVF inverted lists; 0 picks about 4·sqrt(n).")
-    ivf_nprobe: int = Field(32, ge=1, description="IVF lists searched per query.")
+    ivf_nprobe: int = Field(
+        0, ge=0, description="IVF lists searched per query; 0 searches a sixteenth of them."
+    )
     keep_versions: int = Field(3, ge=1, description="Index versions kept on disk (the current one always).")
     bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")

@@ -97,7 +97,7 @@ def publish_version(
 ) -> VersionManifest:
     """Build dense + lexical indexes over ``caps`` and their vectors, verify, make current."""
     ids = np.array([c.row_id for c in caps], dtype=np.int64)
-    kind = choose_kind(settings.dense_backend, len(caps), settings.flat_max)
+    kind = choose_kind(settings.dense_backend, len(caps), settings.flat_max, settings.hnsw_max)
     dense = build_dense(kind, ids, vectors, hnsw_m=settings.hnsw_m,
                         ef_construction=settings.hnsw_ef_construction,
                         ef_search=settings.hnsw_ef_search, ivf_nlist=settings.ivf_nlist,

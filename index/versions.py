@@ -162,7 +162,7 @@ def read_manifest(path: Path) -> VersionManifest:
 
 def load_version(
     path: Path, *, model_fingerprint: str | None = None, dimension: int | None = None,
-    ef_search: int = 128, nprobe: int = 32,
+    ef_search: int = 128, nprobe: int = 0,
 ) -> IndexVersion:
     manifest = read_manifest(path)
     if manifest.format != FORMAT:

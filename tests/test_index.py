@@ -46,6 +46,7 @@ def test_unknown_backend_lists_the_valid_ones() -> None:
     with pytest.raises(UnknownBackend, match="flat, hnsw, ivf"):
         choose_kind("annoy", 10, 100)
     assert choose_kind("auto", 10, 100) == "flat" and choose_kind("auto", 101, 100) == "hnsw"
+    assert choose_kind("auto", 501, 100, 500) == "ivf"
 
 
 def test_rrf_orders_by_weighted_reciprocal_rank() -> None:

@@ -26,7 +26,7 @@ from engine.settings import Settings  # noqa: E402
 from index.embedder import load_embedder  # noqa: E402
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
-VARIANTS = ["torch:256", "onnx:256", "onnx-int8:256", "onnx:128", "onnx-int8:128"]
+VARIANTS = ["torch:256", "onnx:256", "onnx-int8:256", "openvino:256", "openvino-int8:256", "onnx:128"]
 
 
 def throughput(backend: str, max_tokens: int, texts: list[str]) -> float:

@@ -27,6 +27,7 @@ from index.lexical import matched_terms
 from index.versions import IndexVersion
 
 MAX_LIMIT = 50
+MAX_OFFSET = 1000
 
 
 def hash_client(salt: str, client_id: str | None) -> str | None:
@@ -34,7 +35,6 @@ def hash_client(salt: str, client_id: str | None) -> str | None:
     if not client_id:
         return None
     return hashlib.sha256(f"{salt}:{client_id}".encode()).hexdigest()[:32]
-MAX_OFFSET = 1000
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,12 @@ def build_index(
     done = len(caps) - len(todo)
     if progress:
         progress(done, len(caps))
-    for start in range(0, len(todo), batch):
+    # Several batches per call, so a backend can keep every core busy (one batch per stream)
+    # and sort a longer run of texts by length; progress and fault checkpoints stay frequent.
+    step = batch * 8
+    for start in range(0, len(todo), step):
         checkpoint("embedding")
-        chunk = todo[start : start + batch]
+        chunk = todo[start : start + step]
         vectors[chunk] = embedder.encode([caps[i].text for i in chunk], batch_size=batch)
         done += len(chunk)
         if progress:

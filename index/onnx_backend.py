@@ -3,26 +3,95 @@
 The export wraps the transformer with mean pooling and L2 normalisation so the graph's
 output is the sentence embedding itself. It is written to a fresh folder that is renamed
 into place, so a crash mid-export never leaves a half-written model behind.
+
+Three exports exist (``Quantization``): plain fp32; ``dynamic`` int8 weights for ONNX
+Runtime; and ``static`` int8 in QDQ form for OpenVINO, whose activation ranges are calibrated
+on ``calibration.txt`` (sentences from the bundled catalog, shipped with the package so the
+same export always gives the same vectors).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 MODEL_FILE = "model.onnx"
 MAX_TOKENS = 256
+CALIBRATION_FILE = Path(__file__).with_name("calibration.txt")
+Quantization = Literal["none", "dynamic", "static"]
+# In each layer the feed-forward output projection reads GELU activations with a long tail;
+# int8 ranges fitted to them cost most of the quality, so those products stay in float.
+_KEEP_FLOAT = re.compile(r"layer\.\d+/output/dense/MatMul")
 
 
-def _export(model_dir: Path, target: Path, quantize: bool) -> None:
+def calibration_digest() -> str:
+    return hashlib.sha256(CALIBRATION_FILE.read_bytes()).hexdigest()[:8]
+
+
+def tokenized_batches(
+    tokenizer: Any, texts: list[str], batch_size: int
+) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+    """Model inputs in batches of similar length (less padding), with their positions in ``texts``."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(texts), batch_size):
+        idx = order[start : start + batch_size]
+        encoded = tokenizer.encode_batch([texts[i] for i in idx])
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        yield idx, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+
+def in_order(chunks: list[tuple[list[int], np.ndarray]], count: int) -> np.ndarray:
+    """Put batch outputs back in the order of the texts they came from."""
+    dim = chunks[0][1].shape[1] if chunks else 0
+    out = np.zeros((count, dim), dtype=np.float32)
+    for idx, vectors in chunks:
+        out[idx] = vectors
+    return out
+
+
+def _quantize_static(fp32: Path, out: Path, tokenizer_file: Path, max_tokens: int) -> None:
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.enable_truncation(max_tokens)
+    tokenizer.enable_padding()
+    texts = [t for t in CALIBRATION_FILE.read_text(encoding="utf-8").splitlines() if t.strip()]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = (feeds for _, feeds in tokenized_batches(tokenizer, texts, 16))
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.batches, None)
+
+    graph = onnx.load(str(fp32))
+    weights = {init.name for init in graph.graph.initializer}
+    # only the linear layers (a constant weight); attention's activation x activation stays float
+    nodes = [n.name for n in graph.graph.node
+             if n.op_type == "MatMul" and any(i in weights for i in n.input)
+             and not _KEEP_FLOAT.search(n.name)]
+    quantize_static(
+        str(fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_quantize=nodes,
+    )
+
+
+def _export(model_dir: Path, target: Path, quantize: Quantization, max_tokens: int) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -48,7 +117,7 @@ def _export(model_dir: Path, target: Path, quantize: bool) -> None:
     dynamic = {k: {axes["batch"]: "batch", axes["tokens"]: "tokens"}
                for k in ("input_ids", "attention_mask", "token_type_ids")}
     dynamic["embedding"] = {0: "batch"}
-    fp32 = target / ("fp32.onnx" if quantize else MODEL_FILE)
+    fp32 = target / ("fp32.onnx" if quantize != "none" else MODEL_FILE)
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -61,16 +130,41 @@ def _export(model_dir: Path, target: Path, quantize: bool) -> None:
             opset_version=17,
             dynamo=False,
         )
-    if quantize:
+    if quantize != "none":
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quantize_dynamic(str(fp32), str(target / MODEL_FILE), weight_type=QuantType.QInt8)
+            if quantize == "dynamic":
+                quantize_dynamic(str(fp32), str(target / MODEL_FILE), weight_type=QuantType.QInt8)
+            else:
+                _quantize_static(fp32, target / MODEL_FILE, model_dir / "tokenizer.json", max_tokens)
         fp32.unlink()
-    (target / "export.json").write_text(
-        json.dumps({"source": str(model_dir), "quantized": quantize}), encoding="utf-8"
-    )
+    meta: dict[str, Any] = {"source": str(model_dir), "quantized": quantize}
+    if quantize == "static":
+        meta["calibration"] = calibration_digest()
+    (target / "export.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def exported_model(
+    model_dir: Path, folder: Path, quantize: Quantization, max_tokens: int = MAX_TOKENS
+) -> Path:
+    """The exported graph in ``folder``, exporting it first if it is missing."""
+    if not (folder / MODEL_FILE).exists():
+        logger.info("exporting %s to ONNX in %s (quantization: %s)", model_dir, folder, quantize)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:6]}"
+        tmp.mkdir()
+        try:
+            _export(model_dir, tmp, quantize, max_tokens)
+            if not (folder / MODEL_FILE).exists():  # another process may have won
+                if folder.exists():
+                    shutil.rmtree(folder)
+                os.rename(tmp, folder)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+    return folder / MODEL_FILE
 
 
 class OnnxBackend:
@@ -99,21 +193,11 @@ class OnnxBackend:
         cls, model_dir: Path, folder: Path, quantize: bool, max_tokens: int = MAX_TOKENS
     ) -> OnnxBackend:
         """Load the exported graph from ``folder``, exporting it first if it is missing."""
-        if not (folder / MODEL_FILE).exists():
-            logger.info("exporting %s to ONNX in %s", model_dir, folder)
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:6]}"
-            tmp.mkdir()
-            try:
-                _export(model_dir, tmp, quantize)
-                if not (folder / MODEL_FILE).exists():  # another process may have won
-                    if folder.exists():
-                        shutil.rmtree(folder)
-                    os.rename(tmp, folder)
-            finally:
-                if tmp.exists():
-                    shutil.rmtree(tmp)
-        return cls(folder / MODEL_FILE, model_dir / "tokenizer.json", max_tokens=max_tokens)
+        model_file = exported_model(model_dir, folder, "dynamic" if quantize else "none", max_tokens)
+        return cls(model_file, model_dir / "tokenizer.json", max_tokens=max_tokens)
+
+    def cache_key(self, text: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer.encode(text).ids)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._run(self.query_session, texts, max(1, len(texts)))
@@ -121,18 +205,6 @@ class OnnxBackend:
     def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
         return self._run(self.session, texts, batch_size)
 
-    def _run(self, session: object, texts: list[str], batch_size: int) -> np.ndarray:
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
-        chunks = []
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size]
-            encoded = self.tokenizer.encode_batch([texts[i] for i in idx])
-            ids = np.array([e.ids for e in encoded], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            chunks.append((idx, session.run(None, feeds)[0]))  # type: ignore[attr-defined]
-        dim = chunks[0][1].shape[1] if chunks else 0
-        out = np.zeros((len(texts), dim), dtype=np.float32)
-        for idx, vectors in chunks:
-            out[idx] = vectors
-        return out
+    def _run(self, session: Any, texts: list[str], batch_size: int) -> np.ndarray:
+        batches = tokenized_batches(self.tokenizer, texts, batch_size)
+        return in_order([(idx, session.run(None, feeds)[0]) for idx, feeds in batches], len(texts))

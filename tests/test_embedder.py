@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
 from engine.errors import UnknownBackend
 from engine.settings import Settings
 from index.embedder import Embedder, load_embedder
+from index.onnx_backend import calibration_digest
 
 TEXTS = [
     "generate photorealistic images from a prompt",
@@ -47,3 +50,47 @@ def test_unknown_backend_lists_valid_ones() -> None:
 def test_a_folder_that_is_not_a_model_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(FileNotFoundError, match="modules.json"):
         Embedder(tmp_path)
+
+
+def test_openvino_vectors_match_torch_and_say_how_they_were_computed() -> None:
+    torch_vecs = embedder("torch").encode(TEXTS)
+    ov = embedder("openvino")
+    ov_vecs = ov.encode(TEXTS, batch_size=2)
+    assert ov_vecs.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(ov_vecs, axis=1), 1.0, atol=1e-3)
+    assert (np.sum(torch_vecs * ov_vecs, axis=1) > 0.9995).all()
+    assert ov.fingerprint == embedder("torch").fingerprint  # bfloat16 or not: interchangeable
+
+
+def test_calibrated_int8_stays_close_to_torch_and_has_its_own_fingerprint() -> None:
+    torch_e = embedder("torch")
+    int8 = embedder("openvino-int8")
+    cos = np.sum(torch_e.encode(TEXTS) * int8.encode(TEXTS), axis=1)
+    assert (cos > 0.95).all() and cos.mean() > 0.98  # the one-letter text moves most
+    assert int8.fingerprint != torch_e.fingerprint
+    assert f"-ov-int8.{calibration_digest()}" in int8.fingerprint
+    # the ranking of related texts survives quantisation
+    q = int8.encode_queries(["make a picture from a text description"])[0]
+    docs = int8.encode(["text-to-image generation from prompts", "transcribe speech to text"])
+    assert float(docs[0] @ q) > float(docs[1] @ q)
+
+
+def test_openvino_queries_from_many_threads_equal_one_at_a_time() -> None:
+    e = embedder("openvino")
+    queries = [f"{t} #{i}" for i in range(6) for t in TEXTS[:2]]
+    alone = np.stack([e.backend.encode_queries([q])[0] for q in queries])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = np.stack(list(pool.map(lambda q: e.backend.encode_queries([q])[0], queries)))
+    assert np.allclose(alone, together, atol=1e-6)
+    assert np.allclose(alone, e.encode(queries, batch_size=4), atol=2e-2)
+
+
+def test_queries_the_model_reads_alike_share_one_cache_entry() -> None:
+    e = embedder("onnx")  # all-MiniLM-L6-v2 lower-cases its input
+    e.clear_cache()
+    first = e.encode_queries(["Postgres MCP server"])
+    again = e.encode_queries(["postgres mcp SERVER", "Postgres MCP server"])
+    assert e.cached_queries == 1
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[0], again[1])
+    e.encode_queries(["MySQL MCP server"])
+    assert e.cached_queries == 2

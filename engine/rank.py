@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 
 from engine.models import Artifact
@@ -44,7 +44,9 @@ class Part:
     inputs: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies, and the rank job calls this 5x per artifact
+        return {"value": self.value, "n": self.n, "low": self.low, "high": self.high,
+                "note": self.note, "inputs": dict(self.inputs)}
 
 
 def _clip(x: float) -> float:

@@ -57,11 +57,14 @@ def mention_counts(artifacts: Mapping[int, Artifact]) -> dict[int, int]:
             phrase = _phrase(label)
             if len(phrase) >= 4 and len(phrase.split()) <= 3:
                 names.setdefault(phrase, row_id)
+    firsts = {phrase.split()[0] for phrase in names}
     mentioned_by: dict[int, set[int]] = {}
     for row_id, a in artifacts.items():
         text = " ".join(c.description + " " + " ".join(c.requires) for c in a.capabilities)
         tokens = _TOKEN.findall(text.lower())
-        grams = {" ".join(tokens[i : i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1)}
+        # only word runs that start like some name can be one
+        grams = {" ".join(tokens[i : i + n]) for i, token in enumerate(tokens) if token in firsts
+                 for n in (1, 2, 3) if i + n <= len(tokens)}
         for gram in grams & names.keys():
             target = names[gram]
             if target != row_id:

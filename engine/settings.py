@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(80, ge=8, description="HNSW build-time search depth.")
     hnsw_ef_search: int = Field(128, ge=8, description="HNSW query-time search depth.")
+    dense_max_retired: float = Field(
+        0.1, ge=0.0, le=1.0,
+        description="Share of replaced or deleted vectors an HNSW or IVF index may carry (skipped by "
+        "searches) before re-indexing builds it afresh instead of updating it in place.",
+    )
     ivf_nlist: int = Field(0, ge=0, description="IVF inverted lists; 0 picks about 4·sqrt(n).")
     ivf_nprobe: int = Field(
         0, ge=0, description="IVF lists searched per query; 0 searches a sixteenth of them."

@@ -19,7 +19,7 @@ import numpy as np
 from engine.errors import IndexNotReady, MatchgraphError
 from engine.settings import Settings
 from engine.store.base import IndexableCapability, Store
-from index.dense import build_dense, choose_kind
+from index.dense import FaissIndex, build_dense, choose_kind, dense_params, updated_dense
 from index.embedder import Embedder
 from index.faults import checkpoint
 from index.lexical import LexicalIndex
@@ -76,9 +76,9 @@ def build_index(
     done = len(caps) - len(todo)
     if progress:
         progress(done, len(caps))
-    # Several batches per call, so a backend can keep every core busy (one batch per stream)
+    # Sixteen batches per call, so a backend can keep every core busy (one batch per stream)
     # and sort a longer run of texts by length; progress and fault checkpoints stay frequent.
-    step = batch * 8
+    step = batch * 16
     for start in range(0, len(todo), step):
         checkpoint("embedding")
         chunk = todo[start : start + step]
@@ -87,7 +87,37 @@ def build_index(
         if progress:
             progress(done, len(caps))
     checkpoint("embedded")
-    return publish_version(store, caps, vectors, embedder, settings, embedded=len(todo))
+    return publish_version(store, caps, vectors, embedder, settings, embedded=len(todo),
+                           previous=previous)
+
+
+def _dense_for(
+    caps: Sequence[IndexableCapability], ids: np.ndarray, hashes: list[str], vectors: np.ndarray,
+    settings: Settings, previous: IndexVersion | None,
+) -> tuple[FaissIndex, bool]:
+    """The previous version's dense index brought up to date where that is cheaper and as good,
+    else a fresh build; and whether it was updated."""
+    kind = choose_kind(settings.dense_backend, len(caps), settings.flat_max, settings.hnsw_max)
+    wanted = dense_params(kind, len(caps), hnsw_m=settings.hnsw_m,
+                          ef_construction=settings.hnsw_ef_construction, ivf_nlist=settings.ivf_nlist)
+    if (previous is not None and previous.dense.kind == kind != "flat"
+            and previous.dense.params() == wanted):
+        before = set(zip(previous.ids.tolist(), previous.text_hashes))
+        now = list(zip(ids.tolist(), hashes))
+        kept = set(now) & before
+        retire = np.array(sorted({rid for rid, h in before - kept}), dtype=np.int64)
+        fresh = [pos for pos, pair in enumerate(now) if pair not in kept]
+        updated = updated_dense(previous.dense, retire, ids[fresh], vectors[fresh],
+                                settings.dense_max_retired)
+        if updated is not None:
+            logger.info("dense index updated in place: %d retired, %d added, %d carried",
+                        len(retire), len(fresh), len(kept))
+            return updated, True
+    dense = build_dense(kind, ids, vectors, hnsw_m=settings.hnsw_m,
+                        ef_construction=settings.hnsw_ef_construction,
+                        ef_search=settings.hnsw_ef_search, ivf_nlist=settings.ivf_nlist,
+                        ivf_nprobe=settings.ivf_nprobe)
+    return dense, False
 
 
 def publish_version(
@@ -97,14 +127,15 @@ def publish_version(
     embedder: Embedder,
     settings: Settings,
     embedded: int,
+    previous: IndexVersion | None = None,
 ) -> VersionManifest:
-    """Build dense + lexical indexes over ``caps`` and their vectors, verify, make current."""
+    """Build dense + lexical indexes over ``caps`` and their vectors, verify, make current.
+
+    ``previous`` (the current version, loaded apart from the one being served) lets the dense
+    index be updated instead of rebuilt."""
     ids = np.array([c.row_id for c in caps], dtype=np.int64)
-    kind = choose_kind(settings.dense_backend, len(caps), settings.flat_max, settings.hnsw_max)
-    dense = build_dense(kind, ids, vectors, hnsw_m=settings.hnsw_m,
-                        ef_construction=settings.hnsw_ef_construction,
-                        ef_search=settings.hnsw_ef_search, ivf_nlist=settings.ivf_nlist,
-                        ivf_nprobe=settings.ivf_nprobe)
+    hashes = [text_hash(c.text) for c in caps]
+    dense, updated = _dense_for(caps, ids, hashes, vectors, settings, previous)
     lexical = LexicalIndex.build([c.text for c in caps], k1=settings.bm25_k1, b=settings.bm25_b)
     now = datetime.now(UTC)
     manifest = VersionManifest(
@@ -115,12 +146,13 @@ def publish_version(
         count=len(caps),
         catalog_hash=store.catalog_hash(),
         built_at=now.isoformat(timespec="seconds"),
-        dense_kind=kind,
+        dense_kind=dense.kind,
         embedded=embedded,
         reused=len(caps) - embedded,
+        dense_updated=updated,
+        dense_retired=dense.retired,
     )
     root = settings.index_root
-    hashes = [text_hash(c.text) for c in caps]
     path = write_version(root, manifest, ids, hashes, vectors, dense, lexical)
     verify_version(path, embedder, settings)
     switch_current(root, manifest.version)

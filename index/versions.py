@@ -4,7 +4,8 @@
                                    /ids.npy         capability row ids, position order
                                    /vectors.npy     normalised float32 embeddings (position order)
                                    /text_hashes.txt sha256 of each embedded text (for reuse)
-                                   /dense.faiss     FAISS index keyed by row id
+                                   /dense.faiss     FAISS index keyed by row id (may
+                                                    hold retired entries, see index.dense)
                                    /lexical/        BM25 matrices and vocabulary
     <index_root>/CURRENT                           the version being served
 
@@ -46,6 +47,8 @@ class VersionManifest:
     embedded: int
     reused: int
     format: int = FORMAT
+    dense_updated: bool = False  # the previous version's dense index, brought up to date
+    dense_retired: int = 0  # HNSW entries replaced or deleted, skipped by searches
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

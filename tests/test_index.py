@@ -11,7 +11,7 @@ from engine.errors import IndexMismatch, IndexNotReady, UnknownBackend
 from engine.search import SearchRequest
 from engine.service import Matchgraph
 from engine.settings import Settings
-from index.dense import DENSE_BACKENDS, build_dense, choose_kind, load_dense
+from index.dense import DENSE_BACKENDS, build_dense, choose_kind, load_dense, updated_dense
 from index.fusion import reciprocal_rank_fusion
 from index.versions import current_version, list_versions, load_version, versions_dir
 
@@ -40,6 +40,47 @@ def test_dense_backend_contract(kind: str, tmp_path: Path) -> None:
     index.save(tmp_path)
     again = load_dense(tmp_path, kind)
     assert np.array_equal(again.search(vectors[:20], 10)[1], index.search(vectors[:20], 10)[1])
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_an_updated_index_answers_like_a_fresh_one(kind: str, tmp_path: Path) -> None:
+    vectors = unit_vectors(600)
+    ids = np.arange(1, 601, dtype=np.int64)
+    index = build_dense(kind, ids, vectors, ivf_nlist=8, ivf_nprobe=8)
+    # rows 1-20 get new vectors, rows 21-30 are deleted, rows 601-610 are new
+    changed = unit_vectors(20)
+    new = unit_vectors(10)
+    retire = np.arange(1, 31, dtype=np.int64)
+    add_ids = np.concatenate([np.arange(1, 21), np.arange(601, 611)]).astype(np.int64)
+    updated = updated_dense(index, retire, add_ids, np.vstack([changed, new]), max_retired=0.2)
+    assert updated is not None
+    assert updated.size == 600 - 10 + 10
+    assert updated.retired == 30
+    probes = np.vstack([changed, new, vectors[40:50]])
+    expected = [*range(1, 21), *range(601, 611), *range(41, 51)]
+    for found in (updated.search(probes, 5)[1], load_dense(_saved(updated, tmp_path), kind,
+                                                            nprobe=8).search(probes, 5)[1]):
+        assert found[:, 0].tolist() == expected  # new vectors answer, under their row ids
+        assert not set(found.ravel().tolist()) & set(range(21, 31))  # deleted rows never do
+    # the old vectors of the changed rows are gone: they no longer find their rows first
+    old_first = updated.search(vectors[:20], 1)[1][:, 0]
+    assert (old_first != np.arange(1, 21)).all()
+    _, filtered = updated.search(changed[:3], 5, np.array([2, 3, 25], dtype=np.int64))
+    assert set(filtered[filtered >= 0].tolist()) <= {2, 3}
+
+
+def _saved(index, folder: Path) -> Path:  # type: ignore[no-untyped-def]
+    index.save(folder)
+    return folder
+
+
+def test_hnsw_with_too_many_retired_entries_is_rebuilt_not_updated() -> None:
+    vectors = unit_vectors(200)
+    ids = np.arange(200, dtype=np.int64)
+    index = build_dense("hnsw", ids, vectors)
+    assert updated_dense(index, ids[:30], ids[:30], unit_vectors(30), max_retired=0.1) is None
+    assert index.size == 200 and index.retired == 0  # left as it was
+    assert updated_dense(build_dense("flat", ids, vectors), ids[:1], ids[:1], vectors[:1], 0.5) is None
 
 
 def test_unknown_backend_lists_the_valid_ones() -> None:
@@ -92,6 +133,22 @@ def test_rebuild_reuses_unchanged_vectors(indexed_settings: Settings) -> None:
     with Matchgraph(indexed_settings, record=False) as mg:
         manifest = mg.build_index()
     assert manifest.reused == 11 and manifest.embedded == 0
+
+
+def test_a_small_change_updates_the_hnsw_index_in_place(indexed_settings: Settings) -> None:
+    settings = indexed_settings.model_copy(update={"dense_backend": "hnsw"})
+    with Matchgraph(settings, record=False) as mg:
+        first = mg.build_index()  # flat before: a fresh HNSW build
+        assert first.dense_kind == "hnsw" and not first.dense_updated
+        artifact = mg.store.get_artifact("pg-reader-mcp").artifact
+        artifact.capabilities[0].description += " It also explains slow query plans step by step."
+        mg.store.upsert_artifacts([artifact])
+        second = mg.build_index()
+        assert second.dense_updated and second.embedded == 1 and second.dense_retired == 1
+        hits = mg.search(SearchRequest("explain slow query plans step by step", record=False)).hits
+        assert hits[0].artifact.artifact.slug == "pg-reader-mcp"
+        third = mg.build_index()  # nothing changed: carried as it is
+        assert third.dense_updated and third.embedded == 0 and third.dense_retired == 1
 
 
 def test_damaged_current_version_falls_back_to_the_previous_one(indexed_settings: Settings) -> None:

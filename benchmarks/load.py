@@ -48,6 +48,13 @@ def queries() -> list[str]:
     return sorted({i for a in catalog for c in a.capabilities for i in c.intents})
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def proc_stats(pid: int) -> tuple[float, int]:
     """Memory (MB) and open files of the server and its worker processes together."""
     pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -131,9 +138,12 @@ def main() -> None:
                 raise SystemExit("the server did not come up")
             before = httpx.get(f"{base}/healthz").json()["searches"]
             t = time.monotonic()
+            server_cpu, client_cpu = cpu_seconds(server.pid), cpu_seconds(os.getpid())
             latencies, codes, samples = asyncio.run(
                 drive(base, args.duration, args.clients, args.rate, pool, server.pid))
             took = time.monotonic() - t
+            server_cpu = cpu_seconds(server.pid) - server_cpu
+            client_cpu = cpu_seconds(os.getpid()) - client_cpu
             for _ in range(100):  # let the match writer catch up
                 if httpx.get(f"{base}/healthz").json()["pending_matches"] == 0:
                     break
@@ -153,6 +163,9 @@ def main() -> None:
               f"errors {errors} {codes if errors else ''}")
         print(f"recorded in SQLite: {recorded} of {answered} answered searches"
               f" ({'all' if recorded == answered else 'MISMATCH'})")
+        n = max(1, len(latencies))
+        print(f"CPU per search: server {server_cpu / n * 1000:.2f} ms, this load client "
+              f"{client_cpu / n * 1000:.2f} ms ({os.cpu_count()} cores, {took:.0f} s)")
         if samples:
             rss = [s[1] for s in samples]
             fds = [s[2] for s in samples]

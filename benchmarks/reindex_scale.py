@@ -24,6 +24,7 @@ from benchmarks.generate import generated, sentences_of  # noqa: E402
 from engine.manifests import load_manifests  # noqa: E402
 from engine.service import Matchgraph  # noqa: E402
 from engine.settings import Settings  # noqa: E402
+from index.versions import current_version, read_manifest, versions_dir  # noqa: E402
 
 
 def main() -> None:
@@ -65,6 +66,10 @@ def main() -> None:
             print(f"changed {n_caps:,} capabilities ({n_caps / args.caps:.1%}); re-ingest {ingest_s:.1f} s")
             print(f"incremental: {inc_s:.1f} s = {inc_s / full_s:.1%} of the full build "
                   f"({r.embedded} embedded, {r.reused} reused, {r.deleted} deleted)")
+            root = settings.index_root
+            m = read_manifest(versions_dir(root) / str(current_version(root)))
+            print(f"dense index: {'updated in place' if m.dense_updated else 'built afresh'} "
+                  f"({m.dense_kind}, {m.dense_retired} retired entries)")
 
 
 if __name__ == "__main__":

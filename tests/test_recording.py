@@ -31,6 +31,12 @@ def test_times_matched_counts_distinct_clients_queries_and_days(engine: Matchgra
     assert (cap.times_matched, cap.raw_matches) == (3, 6)
     assert speechy.capability_times_matched["speechy/transcription"] == 3
     assert engine.get_artifact("pixel-forge").times_matched == 0
+    # in a later batch, a unit already seen moves only the raw count; a new one moves both
+    engine.search(SearchRequest("transcribe audio to text", limit=1, client_id="alice"))
+    engine.search(SearchRequest("transcribe audio to text", limit=1, client_id="carol"))
+    assert engine.recorder.flush()
+    again = engine.get_artifact("speechy")
+    assert (again.times_matched, again.raw_matches) == (4, 8)
 
 
 def test_a_thousand_repeats_move_the_count_by_one(engine: Matchgraph) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -441,21 +442,38 @@ class SQLiteStore(EvidenceMixin):
                     for m in r.matches
                 ],
             )
+            # The counters move by whole batches: a handful of statements, not two per match.
+            raw: Counter[tuple[int, int]] = Counter()
+            units: set[tuple[int, int, str]] = set()
             for r in records:
                 unit = _unit(r.client_hash, r.normalized_query, r.created_at.date().isoformat())
                 keys = {(0, m.artifact_row_id) for m in r.matches}
                 keys |= {(1, m.capability_row_id) for m in r.matches}
-                for kind, row_id in sorted(keys):
-                    new = conn.execute(
-                        "INSERT OR IGNORE INTO match_seen (kind, id, unit) VALUES (?,?,?)",
-                        (kind, row_id, unit),
-                    ).rowcount
-                    conn.execute(
-                        "INSERT INTO match_counts (kind, id, units, raw) VALUES (?,?,?,1)"
-                        " ON CONFLICT(kind, id) DO UPDATE SET units = units + excluded.units,"
-                        " raw = raw + 1",
-                        (kind, row_id, new),
-                    )
+                raw.update(keys)
+                units.update((kind, row_id, unit) for kind, row_id in keys)
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS batch_units (kind INTEGER NOT NULL, id INTEGER NOT NULL,"
+                " unit TEXT NOT NULL, PRIMARY KEY (kind, id, unit)) WITHOUT ROWID"
+            )
+            conn.execute("DELETE FROM batch_units")
+            conn.executemany("INSERT INTO batch_units (kind, id, unit) VALUES (?,?,?)", sorted(units))
+            conn.execute(  # keep only units this batch sees for the first time
+                "DELETE FROM batch_units WHERE EXISTS (SELECT 1 FROM match_seen s WHERE s.kind ="
+                " batch_units.kind AND s.id = batch_units.id AND s.unit = batch_units.unit)"
+            )
+            conn.execute("INSERT INTO match_seen (kind, id, unit) SELECT kind, id, unit FROM batch_units")
+            new_units = {
+                (kind, row_id): n for kind, row_id, n in conn.execute(
+                    "SELECT kind, id, COUNT(*) FROM batch_units GROUP BY kind, id"
+                )
+            }
+            conn.executemany(
+                "INSERT INTO match_counts (kind, id, units, raw) VALUES (?,?,?,?)"
+                " ON CONFLICT(kind, id) DO UPDATE SET units = units + excluded.units,"
+                " raw = raw + excluded.raw",
+                [(kind, row_id, new_units.get((kind, row_id), 0), n)
+                 for (kind, row_id), n in sorted(raw.items())],
+            )
 
     def _backfill_match_counts(self) -> None:
         """Derive the counters from the match log when a database predates them."""

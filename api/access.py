@@ -21,7 +21,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -151,8 +151,8 @@ def api_key(request: Request) -> ApiKeyRow | None:
     return getattr(request.state, "api_key", None)
 
 
-def require_scope(scope: KeyScope) -> Callable[[Request], ApiKeyRow]:
-    def check(request: Request) -> ApiKeyRow:
+def require_scope(scope: KeyScope) -> Callable[[Request], Awaitable[ApiKeyRow]]:
+    async def check(request: Request) -> ApiKeyRow:  # async: no thread-pool hand-off
         row = api_key(request)
         if row is None:
             raise HTTPException(401, f"this route needs an API key with the {scope.value} scope",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,6 +48,10 @@ def create_app(
         app.state.engine = engine or Matchgraph(settings)
         if prepare:
             app.state.engine.ensure_ready()
+        # What start-up loaded (model, catalog, index) lives as long as the process: take it out
+        # of the collector's sight, or every full collection walks it (a 70 ms pause) mid-request.
+        gc.collect()
+        gc.freeze()
         reindexer = None
         if reindex_every:
             from engine.reindex import PeriodicReindexer

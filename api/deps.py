@@ -9,12 +9,14 @@ from fastapi import Depends, Request
 from engine.service import Matchgraph
 
 
-def get_engine(request: Request) -> Matchgraph:
+# Both are async on purpose: FastAPI runs a plain `def` dependency in the thread pool, a
+# hand-off that costs more than the work these do.
+async def get_engine(request: Request) -> Matchgraph:
     engine: Matchgraph = request.app.state.engine
     return engine
 
 
-def client_id(request: Request) -> str | None:
+async def client_id(request: Request) -> str | None:
     """Who is asking, for de-duplicating evidence: the API key, an explicit id, else the address."""
     key = getattr(request.state, "api_key", None)
     if key is not None:

@@ -70,8 +70,10 @@ def proc_stats(pid: int) -> tuple[float, int]:
 
 
 async def drive(base: str, duration: float, clients: int, rate: float | None, pool: list[str],
-                pid: int) -> tuple[list[float], dict[int, int], list[tuple[float, float, int]]]:
+                pid: int) -> tuple[list[float], dict[int, int], list[tuple[float, float, int]],
+                                   list[float]]:
     latencies: list[float] = []
+    started_at: list[float] = []  # seconds into the run, per request
     codes: dict[int, int] = {}
     samples: list[tuple[float, float, int]] = []
     rng = random.Random(11)
@@ -90,6 +92,7 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
             if rng.random() < 0.2:
                 params["type"] = rng.choice(TYPES)
             t = time.perf_counter()
+            started_at.append(time.monotonic() - start)
             try:
                 r = await http.get("/v1/search", params=params)
                 status = r.status_code
@@ -107,7 +110,19 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
         await asyncio.gather(sampler(), *(client(http, n) for n in range(clients)))
-    return latencies, codes, samples
+    return latencies, codes, samples, started_at
+
+
+def windows(latencies: list[float], started_at: list[float], width: float = 10.0) -> str:
+    """p50/p99 per window of the run, to tell a cold start or a stall from steady state."""
+    by: dict[int, list[float]] = {}
+    for lat, at in zip(latencies, started_at):
+        by.setdefault(int(at // width), []).append(lat)
+    parts = []
+    for w in sorted(by):
+        xs = sorted(by[w])
+        parts.append(f"{w * width:.0f}s: {statistics.median(xs):.0f}/{xs[int(0.99 * (len(xs) - 1))]:.0f}")
+    return "  ".join(parts)
 
 
 def main() -> None:
@@ -139,7 +154,7 @@ def main() -> None:
             before = httpx.get(f"{base}/healthz").json()["searches"]
             t = time.monotonic()
             server_cpu, client_cpu = cpu_seconds(server.pid), cpu_seconds(os.getpid())
-            latencies, codes, samples = asyncio.run(
+            latencies, codes, samples, started_at = asyncio.run(
                 drive(base, args.duration, args.clients, args.rate, pool, server.pid))
             took = time.monotonic() - t
             server_cpu = cpu_seconds(server.pid) - server_cpu
@@ -161,6 +176,7 @@ def main() -> None:
         p99 = ordered[int(0.99 * (len(ordered) - 1))]
         print(f"latency p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms; "
               f"errors {errors} {codes if errors else ''}")
+        print(f"p50/p99 ms by {10}-second window: {windows(latencies, started_at)}")
         print(f"recorded in SQLite: {recorded} of {answered} answered searches"
               f" ({'all' if recorded == answered else 'MISMATCH'})")
         n = max(1, len(latencies))

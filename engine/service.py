@@ -22,6 +22,7 @@ from engine.errors import IndexNotReady, InvalidQuery, MatchgraphError
 from engine.filters import Facets, SearchFilters
 from engine.graph import export_graph, to_networkx
 from engine.models import ArtifactType
+from engine.query import clean_query
 from engine.rank import explain_change, weights_for
 from engine.ranking import RankSummary, rank_is_stale, run_rank
 from engine.recorder import MatchRecorder
@@ -196,6 +197,19 @@ class Matchgraph:
 
     def search(self, request: SearchRequest) -> SearchResult:
         return self.search_many([request])[0]
+
+    def query_needs_model(self, query: str) -> bool:
+        """Whether searching ``query`` would run the embedding model (its vector is not cached).
+
+        An invalid query raises ``InvalidQuery``, as the search would."""
+        s = self.settings
+        return not self.embedder.is_cached(clean_query(query, s.query_min_chars, s.query_max_chars))
+
+    def embed_query(self, query: str) -> None:
+        """Run the model for ``query`` now and cache its vector, so a caller can do this one slow,
+        GIL-free step of a search on a worker thread and the rest where it likes."""
+        s = self.settings
+        self.embedder.encode_queries([clean_query(query, s.query_min_chars, s.query_max_chars)])
 
     def search_many(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
         engine = SearchEngine(self.settings, self.store, self.embedder, self._served_version,

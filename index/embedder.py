@@ -158,6 +158,11 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self.backend.encode(list(texts), batch_size, show_progress)
 
+    def is_cached(self, query: str) -> bool:
+        key = self.backend.cache_key(query)
+        with self._lock:
+            return key in self._cache
+
     @property
     def cached_queries(self) -> int:
         return len(self._cache)

@@ -101,3 +101,18 @@ def test_search_many_equals_single_searches(engine: Matchgraph) -> None:
         assert [(h.artifact.artifact.slug, h.score) for h in a.hits] == [
             (h.artifact.artifact.slug, h.score) for h in b.hits
         ]
+
+
+def test_a_query_needs_the_model_until_its_vector_is_cached(engine: Matchgraph) -> None:
+    engine.embedder.clear_cache()
+    q = "render a photo of a cat from a sentence"
+    assert engine.query_needs_model(q)
+    engine.embed_query(q)
+    assert not engine.query_needs_model(q)
+    assert not engine.query_needs_model("  RENDER a photo of a cat   from a sentence ")  # same tokens
+    cached = engine.search(SearchRequest(q, record=False))
+    engine.embedder.clear_cache()
+    fresh = engine.search(SearchRequest(q, record=False))
+    assert [h.artifact.artifact.slug for h in cached.hits] == [h.artifact.artifact.slug for h in fresh.hits]
+    with pytest.raises(InvalidQuery):
+        engine.query_needs_model("a\x00b")

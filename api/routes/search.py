@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ClientDep, EngineDep
@@ -11,6 +13,16 @@ from engine.models import ArtifactType, PricingModel
 from engine.search import MAX_LIMIT, MAX_OFFSET, SearchRequest
 
 router = APIRouter(prefix="/v1", tags=["search"])
+# Model runs for queries not seen before, at most one per core at a time. (Batching them on
+# one thread was tried: slower at a cold start here, and OpenVINO's memory grew by 600 MB
+# with the varying batch shapes.) Made on first use: a limiter belongs to the serving loop.
+_model_slots: list[anyio.CapacityLimiter] = []
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    if not _model_slots:
+        _model_slots.append(anyio.CapacityLimiter(os.cpu_count() or 1))
+    return _model_slots[0]
 
 
 @router.get(
@@ -18,7 +30,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
     response_model=SearchPage,
     responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )
-def search(
+async def search(
     engine: EngineDep,
     client: ClientDep,
     q: Annotated[str, Query(description="What you need, in plain words (2–500 characters).",
@@ -36,7 +48,12 @@ def search(
 ) -> Response:
     filters = SearchFilters(tuple(type or ()), tuple(pricing or ()), free, category, tag)
     request = SearchRequest(q, filters, limit, offset, source=source, client_id=client)
-    # The hottest route: pydantic writes the JSON in one pass, instead of FastAPI checking
-    # the model again and json.dumps encoding a dict of it (the schema still documents it).
+    # The hottest route runs on the event loop: a cached search is a few milliseconds of
+    # Python, and handing it to the thread pool cost more than that (hand-offs, threads
+    # contending for the GIL). Only the model step, which releases the GIL, goes to a thread.
+    if engine.query_needs_model(q):
+        await anyio.to_thread.run_sync(engine.embed_query, q, limiter=_limiter())
     page = SearchPage.of(engine.search(request))
+    # pydantic writes the JSON in one pass (FastAPI would check the model again and json.dumps
+    # a dict of it); the declared response_model still documents the shape.
     return Response(page.model_dump_json(), media_type="application/json")

@@ -74,6 +74,7 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
                                    list[float]]:
     latencies: list[float] = []
     started_at: list[float] = []  # seconds into the run, per request
+    failures: list[str] = []
     codes: dict[int, int] = {}
     samples: list[tuple[float, float, int]] = []
     rng = random.Random(11)
@@ -96,8 +97,9 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
             try:
                 r = await http.get("/v1/search", params=params)
                 status = r.status_code
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 status = 0
+                failures.append(f"{type(exc).__name__}: {exc}"[:200])
             latencies.append((time.perf_counter() - t) * 1000)
             codes[status] = codes.get(status, 0) + 1
 
@@ -110,6 +112,8 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
         await asyncio.gather(sampler(), *(client(http, n) for n in range(clients)))
+    for failure in failures[:5]:
+        print(f"client error: {failure}")
     return latencies, codes, samples, started_at
 
 

@@ -180,7 +180,8 @@ def main() -> None:
         p99 = ordered[int(0.99 * (len(ordered) - 1))]
         print(f"latency p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms; "
               f"errors {errors} {codes if errors else ''}")
-        print(f"p50/p99 ms by {10}-second window: {windows(latencies, started_at)}")
+        width = 10.0 if args.duration <= 300 else 120.0
+        print(f"p50/p99 ms by {width:.0f}-second window: {windows(latencies, started_at, width)}")
         print(f"recorded in SQLite: {recorded} of {answered} answered searches"
               f" ({'all' if recorded == answered else 'MISMATCH'})")
         n = max(1, len(latencies))
@@ -189,6 +190,8 @@ def main() -> None:
         if samples:
             rss = [s[1] for s in samples]
             fds = [s[2] for s in samples]
+            quarters = " → ".join(f"{rss[int(q * (len(rss) - 1))]:.0f}" for q in (0, 0.25, 0.5, 0.75, 1))
+            print(f"server memory at 0/25/50/75/100% of the run: {quarters} MB")
             print(f"server memory: first {rss[0]:.0f} MB, last {rss[-1]:.0f} MB, max {max(rss):.0f} MB; "
                   f"open files: first {fds[0]}, last {fds[-1]}, max {max(fds)} ({len(samples)} samples)")
 

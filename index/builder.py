@@ -92,13 +92,13 @@ def build_index(
 
 
 def _dense_for(
-    caps: Sequence[IndexableCapability], ids: np.ndarray, hashes: list[str], vectors: np.ndarray,
-    settings: Settings, previous: IndexVersion | None,
+    ids: np.ndarray, hashes: list[str], vectors: np.ndarray, settings: Settings,
+    previous: IndexVersion | None,
 ) -> tuple[FaissIndex, bool]:
     """The previous version's dense index brought up to date where that is cheaper and as good,
     else a fresh build; and whether it was updated."""
-    kind = choose_kind(settings.dense_backend, len(caps), settings.flat_max, settings.hnsw_max)
-    wanted = dense_params(kind, len(caps), hnsw_m=settings.hnsw_m,
+    kind = choose_kind(settings.dense_backend, len(ids), settings.flat_max, settings.hnsw_max)
+    wanted = dense_params(kind, len(ids), hnsw_m=settings.hnsw_m,
                           ef_construction=settings.hnsw_ef_construction, ivf_nlist=settings.ivf_nlist)
     if (previous is not None and previous.dense.kind == kind != "flat"
             and previous.dense.params() == wanted):
@@ -135,7 +135,7 @@ def publish_version(
     index be updated instead of rebuilt."""
     ids = np.array([c.row_id for c in caps], dtype=np.int64)
     hashes = [text_hash(c.text) for c in caps]
-    dense, updated = _dense_for(caps, ids, hashes, vectors, settings, previous)
+    dense, updated = _dense_for(ids, hashes, vectors, settings, previous)
     lexical = LexicalIndex.build([c.text for c in caps], k1=settings.bm25_k1, b=settings.bm25_b)
     now = datetime.now(UTC)
     manifest = VersionManifest(

@@ -40,6 +40,16 @@ def calibration_digest() -> str:
     return hashlib.sha256(CALIBRATION_FILE.read_bytes()).hexdigest()[:8]
 
 
+def load_tokenizer(tokenizer_file: Path, max_tokens: int, pad_to_multiple_of: int | None = None) -> Any:
+    """The model's fast tokenizer, truncating at ``max_tokens`` and padding each batch."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.enable_truncation(max_tokens)
+    tokenizer.enable_padding(pad_to_multiple_of=pad_to_multiple_of)
+    return tokenizer
+
+
 def tokenized_batches(
     tokenizer: Any, texts: list[str], batch_size: int
 ) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
@@ -65,11 +75,8 @@ def in_order(chunks: list[tuple[list[int], np.ndarray]], count: int) -> np.ndarr
 def _quantize_static(fp32: Path, out: Path, tokenizer_file: Path, max_tokens: int) -> None:
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    tokenizer.enable_truncation(max_tokens)
-    tokenizer.enable_padding()
+    tokenizer = load_tokenizer(tokenizer_file, max_tokens)
     texts = [t for t in CALIBRATION_FILE.read_text(encoding="utf-8").splitlines() if t.strip()]
 
     class Reader(CalibrationDataReader):
@@ -171,7 +178,6 @@ class OnnxBackend:
     def __init__(self, model_file: Path, tokenizer_file: Path, threads: int | None = None,
                  max_tokens: int = MAX_TOKENS):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         def session(intra_op_threads: int) -> ort.InferenceSession:
             options = ort.SessionOptions()
@@ -183,9 +189,7 @@ class OnnxBackend:
         # requests share the cores instead of fighting over them (same weights, same vectors).
         self.session = session(threads or max(1, os.cpu_count() or 1))
         self.query_session = session(1)
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        self.tokenizer.enable_truncation(max_tokens)
-        self.tokenizer.enable_padding()
+        self.tokenizer = load_tokenizer(tokenizer_file, max_tokens)
         self.dimension = int(self.encode(["probe"], 1, False).shape[1])
 
     @classmethod

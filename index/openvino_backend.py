@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from index.onnx_backend import MAX_TOKENS, exported_model, in_order, tokenized_batches
+from index.onnx_backend import MAX_TOKENS, exported_model, in_order, load_tokenizer, tokenized_batches
 
 
 def inference_precision(core: Any) -> str:
@@ -30,7 +30,6 @@ class OpenVinoBackend:
     def __init__(self, model_file: Path, tokenizer_file: Path, max_tokens: int = MAX_TOKENS,
                  threads: int | None = None):
         import openvino as ov
-        from tokenizers import Tokenizer
 
         core = ov.Core()
         model = core.read_model(str(model_file))
@@ -47,11 +46,9 @@ class OpenVinoBackend:
         })
         self._requests = threading.local()
         self._async_queue = ov.AsyncInferQueue
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        self.tokenizer.enable_truncation(max_tokens)
         # Lengths in steps of 16 word pieces: OpenVINO re-plans for every new input shape, and
         # a one-query run took half the time once shapes repeated (padding is masked out).
-        self.tokenizer.enable_padding(pad_to_multiple_of=16)
+        self.tokenizer = load_tokenizer(tokenizer_file, max_tokens, pad_to_multiple_of=16)
         self.dimension = int(self.encode_queries(["probe"]).shape[1])
 
     @classmethod

@@ -48,6 +48,7 @@ def create_app(
         app.state.engine = engine or Matchgraph(settings)
         if prepare:
             app.state.engine.ensure_ready()
+        app.state.engine.warm_up()
         # What start-up loaded (model, catalog, index) lives as long as the process: take it out
         # of the collector's sight, or every full collection walks it (a 70 ms pause) mid-request.
         gc.collect()

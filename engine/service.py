@@ -11,10 +11,13 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from engine import compare as comparing
 from engine.catalog import IngestReport, ingest_paths
@@ -198,18 +201,27 @@ class Matchgraph:
     def search(self, request: SearchRequest) -> SearchResult:
         return self.search_many([request])[0]
 
-    def query_needs_model(self, query: str) -> bool:
-        """Whether searching ``query`` would run the embedding model (its vector is not cached).
+    def embed_query_soon(self, query: str) -> Future[np.ndarray]:
+        """The vector of ``query``, done at once when it is cached, else from the model thread
+        (``Embedder.embed_soon``), so a server can wait for the one slow step of a search
+        without holding a thread, and run the rest where it likes.
 
-        An invalid query raises ``InvalidQuery``, as the search would."""
+        An invalid query raises ``InvalidQuery`` at once, as the search would."""
         s = self.settings
-        return not self.embedder.is_cached(clean_query(query, s.query_min_chars, s.query_max_chars))
+        return self.embedder.embed_soon(clean_query(query, s.query_min_chars, s.query_max_chars))
 
-    def embed_query(self, query: str) -> None:
-        """Run the model for ``query`` now and cache its vector, so a caller can do this one slow,
-        GIL-free step of a search on a worker thread and the rest where it likes."""
-        s = self.settings
-        self.embedder.encode_queries([clean_query(query, s.query_min_chars, s.query_max_chars)])
+    def warm_up(self) -> None:
+        """Make the first searches as quick as the rest: start the model thread (it plans its
+        input shapes first) and run unrecorded searches, with and without a filter, so the
+        index, the store's pages and the code paths are loaded before a client waits on them.
+        Without an index there is nothing to warm and this returns quietly."""
+        query = "warm up the search engine"
+        self.embed_query_soon(query).result()
+        for filters in (SearchFilters(), SearchFilters(types=(ArtifactType.model,))):
+            try:
+                self.search(SearchRequest(query, filters, record=False))
+            except IndexNotReady:
+                return
 
     def search_many(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
         engine = SearchEngine(self.settings, self.store, self.embedder, self._served_version,

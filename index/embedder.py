@@ -19,7 +19,9 @@ Backends by name:
   about 2.6x torch's throughput with SciFact nDCG@10 unchanged (``benchmarks/embed_backends.py``);
   its vectors differ (cosine about 0.995), so it has its own fingerprint.
 
-Query vectors are cached (LRU) because the same needs are asked again and again.
+Query vectors are cached (LRU) because the same needs are asked again and again. A server
+asks for them with ``embed_soon``: the queries that miss the cache at the same time share
+one model run on the model thread (``index.query_batcher``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
+from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -37,6 +40,7 @@ from typing import Protocol
 import numpy as np
 
 from engine.errors import UnknownBackend
+from index.query_batcher import QueryBatcher
 
 logger = logging.getLogger(__name__)
 EMBED_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
@@ -144,6 +148,7 @@ class Embedder:
         self._cache: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._batcher: QueryBatcher | None = None
 
     @staticmethod
     def _display_name(model_dir: Path) -> str:
@@ -171,6 +176,39 @@ class Embedder:
         with self._lock:
             self._cache.clear()
 
+    def embed_soon(self, query: str) -> Future[np.ndarray]:
+        """The vector of ``query``: at once from the cache, else from the model thread, where
+        the queries waiting at the same moment share a run. The vector is cached before the
+        future completes, so a search that follows finds it."""
+        key = self.backend.cache_key(query)
+        with self._lock:
+            vec = self._cache.get(key)
+            if vec is not None:
+                self._cache.move_to_end(key)
+                done: Future[np.ndarray] = Future()
+                done.set_result(vec)
+                return done
+            if self._batcher is None:  # made on first use: a CLI run never needs the thread
+                self._batcher = QueryBatcher(self._encode_and_remember,
+                                             warm_up=getattr(self.backend, "warm_up", None))
+        return self._batcher.submit(key, query)
+
+    def close(self) -> None:
+        with self._lock:
+            batcher, self._batcher = self._batcher, None
+        if batcher is not None:
+            batcher.close()
+
+    def _encode_and_remember(self, keys: Sequence[Hashable], texts: list[str]) -> np.ndarray:
+        vectors = self.backend.encode_queries(texts)
+        if self._cache_size:
+            with self._lock:
+                for key, vec in zip(keys, vectors):
+                    self._cache[key] = vec
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return vectors
+
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Encode queries, serving repeats from the cache.
 
@@ -191,15 +229,9 @@ class Embedder:
                     self._cache.move_to_end(key)
                     out[i] = vec
         if missing:
-            vectors = self.backend.encode_queries(list(texts.values()))
-            with self._lock:
-                for key, vec in zip(texts, vectors):
-                    for i in missing[key]:
-                        out[i] = vec
-                    if self._cache_size:
-                        self._cache[key] = vec
-                        while len(self._cache) > self._cache_size:
-                            self._cache.popitem(last=False)
+            vectors = self._encode_and_remember(list(texts), list(texts.values()))
+            for key, vec in zip(texts, vectors):
+                out[missing[key]] = vec
         return out
 
 

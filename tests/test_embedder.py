@@ -88,3 +88,17 @@ def test_queries_the_model_reads_alike_share_one_cache_entry() -> None:
     assert np.array_equal(first[0], again[0]) and np.array_equal(first[0], again[1])
     e.encode_queries(["MySQL MCP server"])
     assert e.cached_queries == 2
+
+
+def test_queries_embedded_soon_equal_the_direct_run_and_are_cached() -> None:
+    e = embedder("openvino-int8")
+    e.clear_cache()
+    queries = [f"{t} #{i}" for i in range(3) for t in TEXTS]  # 12: batches of 8 and 4 rows
+    futures = [e.embed_soon(q) for q in queries]
+    soon = np.stack([f.result(60) for f in futures])
+    # the three long texts differ only past the 256-word-piece window: one entry for them
+    assert e.cached_queries == 10
+    direct = np.stack([e.backend.encode_queries([q])[0] for q in queries])
+    assert (np.sum(soon * direct, axis=1) > 0.9999).all()  # rows padded or not, batched or not
+    again = e.embed_soon(queries[0].upper())  # the same word pieces: from the cache at once
+    assert again.done() and np.array_equal(again.result(), soon[0])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from engine.errors import InvalidQuery
@@ -103,16 +104,17 @@ def test_search_many_equals_single_searches(engine: Matchgraph) -> None:
         ]
 
 
-def test_a_query_needs_the_model_until_its_vector_is_cached(engine: Matchgraph) -> None:
+def test_a_query_embedded_soon_is_cached_for_its_search(engine: Matchgraph) -> None:
     engine.embedder.clear_cache()
     q = "render a photo of a cat from a sentence"
-    assert engine.query_needs_model(q)
-    engine.embed_query(q)
-    assert not engine.query_needs_model(q)
-    assert not engine.query_needs_model("  RENDER a photo of a cat   from a sentence ")  # same tokens
+    assert not engine.embedder.is_cached(q)
+    vector = engine.embed_query_soon(q).result(timeout=60)
+    assert engine.embedder.is_cached(q)
+    again = engine.embed_query_soon("  RENDER a photo of a cat   from a sentence ")  # same tokens
+    assert again.done() and np.array_equal(again.result(), vector)
     cached = engine.search(SearchRequest(q, record=False))
     engine.embedder.clear_cache()
     fresh = engine.search(SearchRequest(q, record=False))
     assert [h.artifact.artifact.slug for h in cached.hits] == [h.artifact.artifact.slug for h in fresh.hits]
     with pytest.raises(InvalidQuery):
-        engine.query_needs_model("a\x00b")
+        engine.embed_query_soon("a\x00b")

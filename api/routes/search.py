@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import os
+import asyncio
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ClientDep, EngineDep
@@ -13,18 +12,6 @@ from engine.models import ArtifactType, PricingModel
 from engine.search import MAX_LIMIT, MAX_OFFSET, SearchRequest
 
 router = APIRouter(prefix="/v1", tags=["search"])
-# Model runs for queries not seen before, at most one per core at a time. (Batching them on
-# one thread was tried: slower at a cold start here, and OpenVINO's memory grew by 600 MB
-# with the varying batch shapes.) Made on first use: a limiter belongs to the serving loop.
-_model_slots: list[anyio.CapacityLimiter] = []
-
-
-def _limiter() -> anyio.CapacityLimiter:
-    if not _model_slots:
-        _model_slots.append(anyio.CapacityLimiter(os.cpu_count() or 1))
-    return _model_slots[0]
-
-
 @router.get(
     "/search",
     response_model=SearchPage,
@@ -50,9 +37,11 @@ async def search(
     request = SearchRequest(q, filters, limit, offset, source=source, client_id=client)
     # The hottest route runs on the event loop: a cached search is a few milliseconds of
     # Python, and handing it to the thread pool cost more than that (hand-offs, threads
-    # contending for the GIL). Only the model step, which releases the GIL, goes to a thread.
-    if engine.query_needs_model(q):
-        await anyio.to_thread.run_sync(engine.embed_query, q, limiter=_limiter())
+    # contending for the GIL). Only the model step, which releases the GIL, runs elsewhere:
+    # on the model thread, batched with the other searches waiting for it.
+    vector = engine.embed_query_soon(q)
+    if not vector.done():
+        await asyncio.wrap_future(vector)
     page = SearchPage.of(engine.search(request))
     # pydantic writes the JSON in one pass (FastAPI would check the model again and json.dumps
     # a dict of it); the declared response_model still documents the shape.

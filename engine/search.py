@@ -110,10 +110,13 @@ class SearchEngine:
         self._version = version
         self.recorder = recorder
 
-    def search(self, request: SearchRequest) -> SearchResult:
-        return self.search_many([request])[0]
+    def search(self, request: SearchRequest, vector: np.ndarray | None = None) -> SearchResult:
+        return self.search_many([request], None if vector is None else vector[None, :])[0]
 
-    def search_many(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
+    def search_many(
+        self, requests: Sequence[SearchRequest], vectors: np.ndarray | None = None
+    ) -> list[SearchResult]:
+        """``vectors``, when given, are the queries' embeddings, already made (one row each)."""
         s = self.settings
         cleaned = [clean_query(r.query, s.query_min_chars, s.query_max_chars) for r in requests]
         for r in requests:
@@ -123,7 +126,11 @@ class SearchEngine:
                 raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}")
         version, facets = self._version()  # one whole version for the whole request
         t0 = time.perf_counter()
-        vectors = self.embedder.encode_queries(cleaned)
+        if vectors is None:
+            vectors = self.embedder.encode_queries(cleaned)
+        elif vectors.shape != (len(requests), self.embedder.dimension):
+            raise ValueError(f"{len(requests)} queries need vectors of shape "
+                             f"({len(requests)}, {self.embedder.dimension}), not {vectors.shape}")
         embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(requests))
         results = []
         for request, query, vector in zip(requests, cleaned, vectors):

@@ -198,13 +198,15 @@ class Matchgraph:
             return version
         raise error
 
-    def search(self, request: SearchRequest) -> SearchResult:
-        return self.search_many([request])[0]
+    def search(self, request: SearchRequest, vector: np.ndarray | None = None) -> SearchResult:
+        """One search; ``vector`` is the query's embedding when the caller already has it
+        (from ``embed_query_soon``), so the model never runs twice for one search."""
+        return self.search_many([request], None if vector is None else vector[None, :])[0]
 
     def embed_query_soon(self, query: str) -> Future[np.ndarray]:
         """The vector of ``query``, done at once when it is cached, else from the model thread
         (``Embedder.embed_soon``), so a server can wait for the one slow step of a search
-        without holding a thread, and run the rest where it likes.
+        without holding a thread, and run the rest (``search(request, vector)``) where it likes.
 
         An invalid query raises ``InvalidQuery`` at once, as the search would."""
         s = self.settings
@@ -223,10 +225,12 @@ class Matchgraph:
             except IndexNotReady:
                 return
 
-    def search_many(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
+    def search_many(
+        self, requests: Sequence[SearchRequest], vectors: np.ndarray | None = None
+    ) -> list[SearchResult]:
         engine = SearchEngine(self.settings, self.store, self.embedder, self._served_version,
                               self.recorder, self.max_limit)
-        return engine.search_many(requests)
+        return engine.search_many(requests, vectors)
 
     def health(self) -> Health:
         try:

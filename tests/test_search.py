@@ -118,3 +118,17 @@ def test_a_query_embedded_soon_is_cached_for_its_search(engine: Matchgraph) -> N
     assert [h.artifact.artifact.slug for h in cached.hits] == [h.artifact.artifact.slug for h in fresh.hits]
     with pytest.raises(InvalidQuery):
         engine.embed_query_soon("a\x00b")
+
+
+def test_a_search_given_its_vector_runs_no_model_and_answers_the_same(engine: Matchgraph) -> None:
+    q = "render a photo of a cat from a sentence"
+    vector = engine.embed_query_soon(q).result(timeout=60)
+    engine.embedder.clear_cache()
+    given = engine.search(SearchRequest(q, record=False), vector)
+    assert not engine.embedder.is_cached(q)  # the model did not run for this search
+    embedded = engine.search(SearchRequest(q, record=False))
+    assert [(h.artifact.artifact.slug, h.score) for h in given.hits] == [
+        (h.artifact.artifact.slug, h.score) for h in embedded.hits
+    ]
+    with pytest.raises(ValueError, match="shape"):
+        engine.search(SearchRequest(q, record=False), np.zeros(3, dtype=np.float32))

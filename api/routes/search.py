@@ -42,7 +42,7 @@ async def search(
     vector = engine.embed_query_soon(q)
     if not vector.done():
         await asyncio.wrap_future(vector)
-    page = SearchPage.of(engine.search(request))
+    page = SearchPage.of(engine.search(request, vector.result()))
     # pydantic writes the JSON in one pass (FastAPI would check the model again and json.dumps
     # a dict of it); the declared response_model still documents the shape.
     return Response(page.model_dump_json(), media_type="application/json")

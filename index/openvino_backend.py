@@ -6,10 +6,12 @@ statically calibrated int8 export instead: int8 products for the linear layers, 
 as above.
 
 Batches (indexing) go through an asynchronous queue with one stream per core. Queries use
-a second compilation with one single-threaded stream per core and an infer request per
-calling thread. Query batches are cut at 8 and padded to 1, 2, 4 or 8 rows: OpenVINO plans
-(about 25 ms) and keeps (about 10 MB) every input shape it meets, so the shapes are few, and
-``warm_up`` plans the common ones before the first search needs them.
+a second compilation: one stream on one thread (with an infer request per calling thread).
+A server has one model thread (``index.query_batcher``), and a query run split over two
+threads took 50% longer there: the half that waited for a core held the other up, layer
+after layer, while the event loop used that core. Query batches are cut at 8 and padded to
+1, 2, 4 or 8 rows: OpenVINO plans (about 25 ms) and keeps (about 10 MB) every input shape it
+meets, so the shapes are few, and ``warm_up`` plans the common ones before a search needs them.
 """
 
 from __future__ import annotations
@@ -55,8 +57,7 @@ class OpenVinoBackend:
             "INFERENCE_NUM_THREADS": cores,
         })
         self.query_model = core.compile_model(model, "CPU", {
-            "NUM_STREAMS": cores, "INFERENCE_NUM_THREADS": cores,
-            "INFERENCE_PRECISION_HINT": precision,
+            "NUM_STREAMS": 1, "INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": precision,
         })
         self._requests = threading.local()
         self._async_queue = ov.AsyncInferQueue

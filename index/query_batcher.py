@@ -1,7 +1,7 @@
 """One model thread that embeds the queries waiting for it together, in one batch.
 
 A model run for one short query is mostly the fixed cost of reading the weights (about
-17 MB) through the CPU once; eight queries in one run cost about three times one, not eight
+17 MB) through the CPU once; eight queries in one run cost about four times one, not eight
 times. So under load, when several searches wait for the model at once, they share a run,
 and the model keeps to one core, leaving the others to the code around it. When one query
 is asked several times while it is waiting, it is embedded once.

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -26,11 +27,17 @@ class GatedModel:
         return np.array([[float(len(t))] for t in texts])
 
 
-def test_queries_waiting_while_the_model_runs_share_the_next_run() -> None:
+def busy_batcher(first_text: str, max_batch: int = 8) -> tuple[GatedModel, QueryBatcher, Future[np.ndarray]]:
+    """A batcher whose model is held in its run for ``first_text``: what is submitted next waits."""
     model = GatedModel()
-    batcher = QueryBatcher(model, max_batch=4)
-    first = batcher.submit("a", "a")
+    batcher = QueryBatcher(model, max_batch=max_batch)
+    first = batcher.submit(first_text, first_text)
     assert model.started.wait(10)
+    return model, batcher, first
+
+
+def test_queries_waiting_while_the_model_runs_share_the_next_run() -> None:
+    model, batcher, first = busy_batcher("a", max_batch=4)
     waiting = [batcher.submit(t, t) for t in ("bb", "ccc", "dddd", "eeeee", "ffffff")]
     model.gate.set()
     assert [f.result(10)[0] for f in [first, *waiting]] == [1, 2, 3, 4, 5, 6]
@@ -40,10 +47,7 @@ def test_queries_waiting_while_the_model_runs_share_the_next_run() -> None:
 
 
 def test_a_query_asked_again_while_waiting_is_embedded_once() -> None:
-    model = GatedModel()
-    batcher = QueryBatcher(model)
-    batcher.submit("first", "first")
-    assert model.started.wait(10)
+    model, batcher, _ = busy_batcher("first")
     one, two = batcher.submit("k", "same words"), batcher.submit("k", "same words")
     assert one is two
     model.gate.set()
@@ -53,10 +57,7 @@ def test_a_query_asked_again_while_waiting_is_embedded_once() -> None:
 
 
 def test_a_failed_run_fails_every_query_in_it_and_the_thread_goes_on() -> None:
-    model = GatedModel()
-    batcher = QueryBatcher(model)
-    batcher.submit("first", "first")
-    assert model.started.wait(10)
+    model, batcher, _ = busy_batcher("first")
     failing = [batcher.submit(t, t) for t in ("boom", "innocent")]
     model.gate.set()
     for future in failing:

@@ -17,13 +17,14 @@ import numpy as np
 
 from engine.errors import InvalidQuery
 from engine.filters import Facets, SearchFilters
+from engine.page_cache import VersionedLRU
 from engine.query import clean_query, normalize_query
 from engine.recorder import MatchRecorder
 from engine.settings import Settings
 from engine.store.base import ArtifactRecord, MatchRow, SearchRecord, Store
 from index.embedder import Embedder
 from index.fusion import reciprocal_rank_fusion
-from index.lexical import matched_terms
+from index.lexical import QueryTerms
 from index.versions import IndexVersion
 
 MAX_LIMIT = 50
@@ -84,13 +85,17 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     row_id: int
     score: float
     rank: int
     dense: float | None = None
     lexical: float | None = None
+
+
+# How many artifacts a search finds, and its page of them, each with its best capabilities.
+Ranked = tuple[int, tuple[tuple[int, tuple[_Candidate, ...]], ...]]
 
 
 class SearchEngine:
@@ -102,13 +107,20 @@ class SearchEngine:
         version: Callable[[], tuple[IndexVersion, Facets]],
         recorder: MatchRecorder | None,
         max_limit: int = MAX_LIMIT,
+        pages: VersionedLRU[Ranked] | None = None,
     ):
+        """``pages`` keeps rankings between searches (see engine.page_cache); give the same
+        one to every engine of a service."""
         self.max_limit = max_limit
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self._version = version
         self.recorder = recorder
+        # (query, filters, offset, limit) -> the ranked page
+        self.pages: VersionedLRU[Ranked] = (
+            pages if pages is not None else VersionedLRU(settings.page_cache_size)
+        )
 
     def search(self, request: SearchRequest, vector: np.ndarray | None = None) -> SearchResult:
         return self.search_many([request], None if vector is None else vector[None, :])[0]
@@ -176,18 +188,18 @@ class SearchEngine:
             for rank, (row_id, score) in enumerate(fused, start=1)
         ]
 
-    def _search_one(
+    def _rank(
         self, request: SearchRequest, query: str, vector: np.ndarray,
-        version: IndexVersion, facets: Facets,
-    ) -> SearchResult:
+        version: IndexVersion, facets: Facets, timings: dict[str, float],
+    ) -> Ranked:
+        """How many artifacts the query finds, and the requested page of them, each with its
+        best capabilities, best first."""
         s = self.settings
-        timings: dict[str, float] = {}
         mask = None if request.filters.empty else facets.mask(
             version.version, version.ids, request.filters
         )
         depth = max(s.candidates, (request.offset + request.limit) * 4)
         candidates = self._candidates(query, vector, depth, version, mask, timings)
-
         t = time.perf_counter()
         groups: dict[int, list[_Candidate]] = {}
         for cand in candidates:
@@ -196,9 +208,27 @@ class SearchEngine:
                 groups.setdefault(artifact_id, []).append(cand)
         ordered = list(groups.items())  # insertion order = best capability first
         page = ordered[request.offset : request.offset + request.limit]
-        shown = [(aid, cands[: s.capabilities_per_hit]) for aid, cands in page]
+        timings["group"] = (time.perf_counter() - t) * 1000
+        return len(ordered), tuple((aid, tuple(cands[: s.capabilities_per_hit])) for aid, cands in page)
+
+    def _search_one(
+        self, request: SearchRequest, query: str, vector: np.ndarray,
+        version: IndexVersion, facets: Facets,
+    ) -> SearchResult:
+        timings: dict[str, float] = {}
+        key = (query, request.filters, request.offset, request.limit)
+        ranked = self.pages.get(version, key)
+        if ranked is None:
+            ranked = self._rank(request, query, vector, version, facets, timings)
+            self.pages.put(version, key, ranked)
+        total, shown = ranked
+
+        t = time.perf_counter()
         artifacts = self.store.artifacts_by_row([aid for aid, _ in shown])
-        cap_records = self.store.capabilities_by_row([c.row_id for _, cs in shown for c in cs])
+        cap_records = self.store.capabilities_by_row(
+            [c.row_id for _, cs in shown for c in cs], with_counts=False
+        )
+        terms = QueryTerms(query)
         hits: list[ArtifactHit] = []
         for rank, (aid, cands) in enumerate(shown, start=request.offset + 1):
             if aid not in artifacts:
@@ -214,20 +244,20 @@ class SearchEngine:
                     rank=c.rank,
                     dense_score=c.dense,
                     lexical_score=c.lexical,
-                    matched_terms=matched_terms(query, rec.index_text),
+                    matched_terms=terms.found_in(rec.index_text),
                 )
                 for c in cands
                 if (rec := cap_records.get(c.row_id)) is not None
             ]
             hits.append(ArtifactHit(rank, round(cands[0].score, 6), artifacts[aid], matches))
-        timings["group"] = (time.perf_counter() - t) * 1000
+        timings["records"] = (time.perf_counter() - t) * 1000
 
         result = SearchResult(
             search_id=uuid.uuid4().hex,
             query=query,
             normalized_query=normalize_query(query),
             filters=request.filters,
-            total=len(ordered),
+            total=total,
             limit=request.limit,
             offset=request.offset,
             hits=hits,

@@ -25,12 +25,20 @@ from engine.errors import IndexNotReady, InvalidQuery, MatchgraphError
 from engine.filters import Facets, SearchFilters
 from engine.graph import export_graph, to_networkx
 from engine.models import ArtifactType
+from engine.page_cache import VersionedLRU
 from engine.query import clean_query
 from engine.rank import explain_change, weights_for
 from engine.ranking import RankSummary, rank_is_stale, run_rank
 from engine.recorder import MatchRecorder
 from engine.resolve import Outcome, Resolution, record_feedback, resolution
-from engine.search import MAX_LIMIT, SearchEngine, SearchRequest, SearchResult, hash_client
+from engine.search import (
+    MAX_LIMIT,
+    Ranked,
+    SearchEngine,
+    SearchRequest,
+    SearchResult,
+    hash_client,
+)
 from engine.settings import Settings
 from engine.similarity import ContentSpace
 from engine.store import open_store
@@ -77,6 +85,7 @@ class Matchgraph:
         self.fallback_note: str | None = None
         self.max_limit = MAX_LIMIT
         self._content: tuple[str, ContentSpace] | None = None
+        self.pages: VersionedLRU[Ranked] = VersionedLRU(settings.page_cache_size)
         record = settings.record_matches if record is None else record
         self.recorder = (
             MatchRecorder(open_store(settings), settings.writer_batch_size,
@@ -229,7 +238,7 @@ class Matchgraph:
         self, requests: Sequence[SearchRequest], vectors: np.ndarray | None = None
     ) -> list[SearchResult]:
         engine = SearchEngine(self.settings, self.store, self.embedder, self._served_version,
-                              self.recorder, self.max_limit)
+                              self.recorder, self.max_limit, self.pages)
         return engine.search_many(requests, vectors)
 
     def health(self) -> Health:

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     query_min_chars: int = Field(2, ge=1, description="Shortest query accepted, after trimming.")
     query_max_chars: int = Field(500, ge=10, description="Longest query accepted, after trimming.")
     query_cache_size: int = Field(4096, ge=0, description="Query embeddings kept in memory.")
+    page_cache_size: int = Field(
+        2048, ge=0, description="Ranked result pages kept in memory for the served index version."
+    )
     embed_batch_size: int = Field(64, ge=1, description="Texts per embedding batch when indexing.")
     record_matches: bool = Field(True, description="Record searches and matches (times matched).")
     writer_batch_size: int = Field(500, ge=1, description="Match-log rows per commit, at most.")

@@ -13,6 +13,7 @@ from engine.service import Matchgraph
 from engine.settings import Settings
 from index.dense import DENSE_BACKENDS, build_dense, choose_kind, load_dense, updated_dense
 from index.fusion import reciprocal_rank_fusion
+from index.lexical import QueryTerms, query_tokens, tokenize
 from index.versions import current_version, list_versions, load_version, versions_dir
 
 RNG = np.random.default_rng(7)
@@ -95,6 +96,27 @@ def test_rrf_orders_by_weighted_reciprocal_rank() -> None:
     assert [i for i, _ in fused] == [1, 3, 2]
     dense_only = reciprocal_rank_fusion([[1, 2], [2, 1]], [1.0, 0.0])
     assert [i for i, _ in dense_only] == [1, 2]
+
+
+def test_query_tokens_split_a_query_as_the_index_split_its_texts() -> None:
+    # BM25 only matches when a query is split, stop-worded and stemmed exactly as the
+    # indexed texts were; the query path does it without bm25s.tokenize, so compare them.
+    from engine.manifests import load_manifests
+
+    catalog = load_manifests([Path(__file__).resolve().parent.parent / "data" / "catalog"])
+    texts = [c.description for a in catalog.artifacts for c in a.capabilities]
+    texts += [i for a in catalog.artifacts for c in a.capabilities for i in c.intents]
+    texts += ["", "   ", "THE Running runners RAN", "naïve café Ünïcode ÆØÅ", "a\x00b\tc d_e",
+              'NEAR(foo bar) OR "x" AND title:y*', "日本語の検索 テキスト", "it's the 2nd-best o'clock"]
+    assert len(texts) > 1000
+    assert [query_tokens(t) for t in texts] == tokenize(texts)
+
+
+def test_query_terms_name_the_query_words_found_in_a_text() -> None:
+    terms = QueryTerms("Running the runner, running fast and THE database")
+    assert terms.found_in("a runs database for fast runners") == ["running", "runner", "fast", "database"]
+    assert terms.found_in("nothing in common") == []
+    assert QueryTerms("the and of").found_in("the and of") == []  # stop words never count
 
 
 def test_version_directory_holds_plain_files_and_a_manifest(indexed_state: Path) -> None:

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from engine.errors import InvalidQuery
 from engine.filters import SearchFilters
 from engine.models import ArtifactType, PricingModel
-from engine.search import SearchRequest
+from engine.search import SearchRequest, SearchResult
 from engine.service import Matchgraph
+from engine.settings import Settings
 
 
 def top_slugs(mg: Matchgraph, query: str, **kw: object) -> list[str]:
@@ -132,3 +136,42 @@ def test_a_search_given_its_vector_runs_no_model_and_answers_the_same(engine: Ma
     ]
     with pytest.raises(ValueError, match="shape"):
         engine.search(SearchRequest(q, record=False), np.zeros(3, dtype=np.float32))
+
+
+def test_a_repeated_search_reuses_its_ranking_and_reads_its_records_fresh(
+    indexed_settings: Settings, tmp_path: Path
+) -> None:
+    from .conftest import FIXTURE_CATALOG
+
+    def ranking(result: SearchResult) -> list[tuple[str, float, list[str]]]:
+        return [(h.artifact.artifact.slug, h.score, [m.cap_id for m in h.matches]) for h in result.hits]
+
+    request = SearchRequest("vector database", client_id="tester")
+    with Matchgraph(indexed_settings) as server:
+        assert server.recorder is not None
+        first = server.search(request)
+        server.recorder.flush()
+        hits_before = server.pages.hits
+        again = server.search(request)
+        assert server.pages.hits == hits_before + 1
+        assert ranking(again) == ranking(first)
+        assert again.search_id != first.search_id
+        # the ranking was kept, the artifact's counts were read again: they include the first search
+        assert again.hits[0].artifact.raw_matches == first.hits[0].artifact.raw_matches + 1
+        # another page of the same query is its own entry, not the first page again
+        second_page = server.search(SearchRequest("vector database", offset=1, limit=2, record=False))
+        assert ranking(second_page) == ranking(first)[1:3]
+        assert [h.rank for h in second_page.hits] == [2, 3]
+
+        # a new index version answers from its own ranking, never the one kept before it
+        extra = tmp_path / "extra"
+        shutil.copytree(FIXTURE_CATALOG, extra)
+        text = (extra / "vecstore.yaml").read_text().replace("slug: vecstore", "slug: vecstore-two")
+        (extra / "vecstore-two.yaml").write_text(text)
+        with Matchgraph(indexed_settings, record=False) as job:
+            job.ingest([extra])
+            job.build_index()
+        server._checked_at = 0.0  # skip the poll interval instead of sleeping
+        after = server.search(request)
+    assert after.index_version != first.index_version
+    assert "vecstore-two" in [h.artifact.artifact.slug for h in after.hits]

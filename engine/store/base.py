@@ -240,7 +240,12 @@ class Store(EvidenceStore, Protocol):
 
     def get_capability(self, cap_id: str) -> CapabilityRecord: ...
 
-    def capabilities_by_row(self, row_ids: Sequence[int]) -> dict[int, CapabilityRecord]: ...
+    def capabilities_by_row(
+        self, row_ids: Sequence[int], *, with_counts: bool = True
+    ) -> dict[int, CapabilityRecord]:
+        """Capabilities by row id; without counts their times matched read 0 (a search page
+        shows artifacts' counts only, and skips that lookup)."""
+        ...
 
     def artifacts_by_row(self, row_ids: Sequence[int]) -> dict[int, ArtifactRecord]: ...
 

@@ -346,13 +346,15 @@ class SQLiteStore(EvidenceMixin):
         marks = ",".join("?" * len(row_ids))
         return {r.row_id: r for r in self._records(f"WHERE id IN ({marks})", row_ids)}
 
-    def _capability_records(self, where: str, params: list[Any]) -> list[CapabilityRecord]:
+    def _capability_records(
+        self, where: str, params: list[Any], with_counts: bool = True
+    ) -> list[CapabilityRecord]:
         rows = self.db.execute(
             "SELECT c.id, c.cap_id, c.artifact_id, a.slug, c.content_hash, c.index_text"
             f" FROM capabilities c JOIN artifacts a ON a.id = c.artifact_id WHERE {where}",
             params,
         ).fetchall()
-        counts = self._match_counts("capability_id", [int(r[0]) for r in rows])
+        counts = self._match_counts("capability_id", [int(r[0]) for r in rows]) if with_counts else {}
         return [
             CapabilityRecord(
                 row_id=int(row_id),
@@ -373,11 +375,14 @@ class SQLiteStore(EvidenceMixin):
             raise NotFound(f"no capability with id {cap_id!r}")
         return found[0]
 
-    def capabilities_by_row(self, row_ids: Sequence[int]) -> dict[int, CapabilityRecord]:
+    def capabilities_by_row(
+        self, row_ids: Sequence[int], *, with_counts: bool = True
+    ) -> dict[int, CapabilityRecord]:
         if not row_ids:
             return {}
         marks = ",".join("?" * len(row_ids))
-        return {r.row_id: r for r in self._capability_records(f"c.id IN ({marks})", list(row_ids))}
+        found = self._capability_records(f"c.id IN ({marks})", list(row_ids), with_counts)
+        return {r.row_id: r for r in found}
 
     def indexable_capabilities(self) -> list[IndexableCapability]:
         return [

@@ -63,6 +63,12 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def stolen_ticks() -> int:
+    """CPU ticks the hypervisor gave to others (steal, from /proc/stat): a virtual machine's
+    noise, which no server change can remove."""
+    return int(Path("/proc/stat").read_text().split("\n", 1)[0].split()[8])
+
+
 def proc_stats(pid: int) -> tuple[float, int]:
     """Memory (MB) and open files of the server and its worker processes together."""
     pids = [pid, *children(pid)]
@@ -79,12 +85,13 @@ def proc_stats(pid: int) -> tuple[float, int]:
 
 async def drive(base: str, duration: float, clients: int, rate: float | None, pool: list[str],
                 pid: int) -> tuple[list[float], dict[int, int], list[tuple[float, float, int]],
-                                   list[float]]:
+                                   list[float], list[float]]:
     latencies: list[float] = []
     started_at: list[float] = []  # seconds into the run, per request
     failures: list[str] = []
     codes: dict[int, int] = {}
     samples: list[tuple[float, float, int]] = []
+    lags: list[float] = []
     rng = random.Random(11)
     start = time.monotonic()
     deadline = start + duration
@@ -112,6 +119,13 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
             latencies.append((time.perf_counter() - t) * 1000)
             codes[status] = codes.get(status, 0) + 1
 
+    async def lag_monitor() -> None:
+        """How late this client's own loop wakes up: delay the client adds to what it measures."""
+        while time.monotonic() < deadline:
+            t = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lags.append((time.perf_counter() - t - 0.005) * 1000)
+
     async def sampler() -> None:
         while time.monotonic() < deadline:
             rss, fds = proc_stats(pid)
@@ -122,10 +136,10 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
     # CPU this one-machine benchmark would otherwise take from the server it measures.
     async with aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=clients),
                                      timeout=aiohttp.ClientTimeout(total=30)) as http:
-        await asyncio.gather(sampler(), *(client(http, n) for n in range(clients)))
+        await asyncio.gather(sampler(), lag_monitor(), *(client(http, n) for n in range(clients)))
     for failure in failures[:5]:
         print(f"client error: {failure}")
-    return latencies, codes, samples, started_at
+    return latencies, codes, samples, started_at, lags
 
 
 def windows(latencies: list[float], started_at: list[float], width: float = 10.0) -> str:
@@ -173,9 +187,11 @@ def main() -> None:
             before = httpx.get(f"{base}/healthz").json()["searches"]
             t = time.monotonic()
             server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
-            latencies, codes, samples, started_at = asyncio.run(
+            steal = stolen_ticks()
+            latencies, codes, samples, started_at, lags = asyncio.run(
                 drive(base, args.duration, args.clients, args.rate, pool, server.pid))
             took = time.monotonic() - t
+            steal = stolen_ticks() - steal
             server_cpu = cpu_seconds(server.pid) - server_cpu
             client_cpu = time.process_time() - client_cpu
             for _ in range(100):  # let the match writer catch up
@@ -203,6 +219,11 @@ def main() -> None:
         n = max(1, len(latencies))
         print(f"CPU per search: server {server_cpu / n * 1000:.2f} ms, this load client "
               f"{client_cpu / n * 1000:.2f} ms ({os.cpu_count()} cores, {took:.0f} s)")
+        lags.sort()
+        lag99 = lags[int(0.99 * (len(lags) - 1))]
+        print(f"client loop lag p50 {statistics.median(lags):.1f} ms, p99 {lag99:.1f} ms"
+              f" (delay the client adds); CPU time stolen by the hypervisor: "
+              f"{steal / os.sysconf('SC_CLK_TCK') / (took * (os.cpu_count() or 1)) * 100:.1f}%")
         if samples:
             rss = [s[1] for s in samples]
             fds = [s[2] for s in samples]

@@ -9,7 +9,9 @@ every search acknowledged before a clean shutdown is in the database afterwards.
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sys
 import threading
 import time
 
@@ -20,8 +22,13 @@ _STOP = object()
 
 
 class MatchRecorder:
-    def __init__(self, store: Store, batch_size: int = 500, flush_seconds: float = 0.5):
+    def __init__(
+        self, store: Store, batch_size: int = 500, flush_seconds: float = 0.5, nice: int = 0
+    ):
+        """``nice`` lowers the writer thread's CPU priority by that much (Linux): a commit is
+        a burst of CPU every ``flush_seconds`` that searches should not have to queue behind."""
         self.store = store
+        self.nice = nice
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self._queue: queue.Queue[object] = queue.Queue()
@@ -64,7 +71,17 @@ class MatchRecorder:
         self._queue.put(_STOP)
         self._thread.join(timeout)
 
+    def _yield_cpu(self) -> None:
+        if self.nice <= 0 or sys.platform != "linux":  # elsewhere it would be the whole process
+            return
+        tid = threading.get_native_id()
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + self.nice))
+        except OSError:
+            logger.warning("could not lower the match writer's priority", exc_info=True)
+
     def _run(self) -> None:
+        self._yield_cpu()
         stopping = False
         while not stopping:
             batch: list[SearchRecord] = []

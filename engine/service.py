@@ -89,7 +89,7 @@ class Matchgraph:
         record = settings.record_matches if record is None else record
         self.recorder = (
             MatchRecorder(open_store(settings), settings.writer_batch_size,
-                          settings.writer_flush_seconds)
+                          settings.writer_flush_seconds, settings.writer_nice)
             if record else None
         )
 

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     writer_flush_seconds: float = Field(
         0.5, gt=0, description="Longest a recorded search waits before it is committed."
     )
+    writer_nice: int = Field(
+        5, ge=0, le=19,
+        description="Lower CPU priority of the match writer thread (Linux nice), so searches go first.",
+    )
     graph_top_k: int = Field(
         5, ge=2, le=50, description="Artifacts at the top of a search that count as matched together."
     )

@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
 from engine.search import SearchRequest
 from engine.service import Matchgraph
 from engine.settings import Settings
@@ -64,3 +70,21 @@ def test_clean_shutdown_flushes_everything_acknowledged(indexed_settings: Settin
     with Matchgraph(slow, record=False) as fresh:
         stored = {r["id"] for r in fresh.store.db.query("SELECT id FROM searches")}
     assert stored == set(ids)
+
+
+def test_the_match_writer_runs_at_a_lower_cpu_priority(indexed_settings: Settings) -> None:
+    if sys.platform != "linux":
+        pytest.skip("thread priorities are set on Linux only")
+
+    def nice_of(tid: int) -> int:
+        stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[16])  # field 19 of proc(5): nice
+
+    settings = indexed_settings.model_copy(update={"writer_nice": 7})
+    with Matchgraph(settings) as mg:
+        assert mg.recorder is not None
+        mg.search(SearchRequest("transcribe audio to text"))
+        assert mg.recorder.flush()  # the writer has run, so its priority is set
+        writer = mg.recorder._thread.native_id
+        assert writer is not None
+        assert nice_of(writer) == nice_of(threading.get_native_id()) + 7

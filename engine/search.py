@@ -217,10 +217,12 @@ class SearchEngine:
     ) -> SearchResult:
         timings: dict[str, float] = {}
         key = (query, request.filters, request.offset, request.limit)
-        ranked = self.pages.get(version, key)
+        # A ranking holds for one (index version, facets) pair; every pair the service serves
+        # comes with a Facets object of its own, a fallback to an older version included.
+        ranked = self.pages.get(facets, key)
         if ranked is None:
             ranked = self._rank(request, query, vector, version, facets, timings)
-            self.pages.put(version, key, ranked)
+            self.pages.put(facets, key, ranked)
         total, shown = ranked
 
         t = time.perf_counter()

@@ -25,13 +25,6 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    out = bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return [list(t) for t in out]  # type: ignore[union-attr]
-
-
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
@@ -46,10 +39,11 @@ def _words(text: str) -> list[str]:
 
 
 def query_tokens(query: str) -> list[str]:
-    """The stems BM25 scores a query by: equal to ``tokenize([query])[0]``, for one text.
+    """The stems BM25 scores a query by: what ``bm25s.tokenize`` makes of it (stop words out,
+    Snowball stems), as the indexed texts were split.
 
     bm25s.tokenize builds a vocabulary and three progress bars (even hidden ones) per call,
-    a fixed cost that was a tenth of a cached search; one query needs none of it.
+    about a twentieth of the event loop's time per search under load; one query needs none of it.
     """
     return list(_stemmer().stemWords(_words(query)))
 
@@ -71,11 +65,6 @@ class QueryTerms:
         """The query words whose stems occur in ``text``, in query order."""
         text_stems = _stems(text)
         return [word for word, stem in self._pairs if stem in text_stems]
-
-
-def matched_terms(query: str, text: str) -> list[str]:
-    """The words of ``query`` whose stems occur in ``text``, in query order, once each."""
-    return QueryTerms(query).found_in(text)
 
 
 class LexicalIndex:

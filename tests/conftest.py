@@ -47,6 +47,19 @@ def indexed_settings(indexed_state: Path, tmp_path: Path) -> Settings:
     return Settings(data_dir=state, writer_flush_seconds=0.05)
 
 
+def publish_a_second_vecstore(settings: Settings, work: Path, server: Matchgraph) -> None:
+    """Another job ingests a copy of vecstore as ``vecstore-two`` and publishes a new index
+    version; ``server`` looks for it at its next search, without the poll interval."""
+    extra = work / "extra"
+    shutil.copytree(FIXTURE_CATALOG, extra)
+    text = (extra / "vecstore.yaml").read_text().replace("slug: vecstore", "slug: vecstore-two")
+    (extra / "vecstore-two.yaml").write_text(text)
+    with Matchgraph(settings, record=False) as job:
+        job.ingest([extra])
+        job.build_index()
+    server._checked_at = 0.0
+
+
 @pytest.fixture
 def engine(indexed_settings: Settings) -> Iterator[Matchgraph]:
     with Matchgraph(indexed_settings) as mg:

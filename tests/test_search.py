@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,8 @@ from engine.models import ArtifactType, PricingModel
 from engine.search import SearchRequest, SearchResult
 from engine.service import Matchgraph
 from engine.settings import Settings
+
+from .conftest import publish_a_second_vecstore
 
 
 def top_slugs(mg: Matchgraph, query: str, **kw: object) -> list[str]:
@@ -141,8 +142,6 @@ def test_a_search_given_its_vector_runs_no_model_and_answers_the_same(engine: Ma
 def test_a_repeated_search_reuses_its_ranking_and_reads_its_records_fresh(
     indexed_settings: Settings, tmp_path: Path
 ) -> None:
-    from .conftest import FIXTURE_CATALOG
-
     def ranking(result: SearchResult) -> list[tuple[str, float, list[str]]]:
         return [(h.artifact.artifact.slug, h.score, [m.cap_id for m in h.matches]) for h in result.hits]
 
@@ -164,14 +163,7 @@ def test_a_repeated_search_reuses_its_ranking_and_reads_its_records_fresh(
         assert [h.rank for h in second_page.hits] == [2, 3]
 
         # a new index version answers from its own ranking, never the one kept before it
-        extra = tmp_path / "extra"
-        shutil.copytree(FIXTURE_CATALOG, extra)
-        text = (extra / "vecstore.yaml").read_text().replace("slug: vecstore", "slug: vecstore-two")
-        (extra / "vecstore-two.yaml").write_text(text)
-        with Matchgraph(indexed_settings, record=False) as job:
-            job.ingest([extra])
-            job.build_index()
-        server._checked_at = 0.0  # skip the poll interval instead of sleeping
+        publish_a_second_vecstore(indexed_settings, tmp_path, server)
         after = server.search(request)
     assert after.index_version != first.index_version
     assert "vecstore-two" in [h.artifact.artifact.slug for h in after.hits]

@@ -3,7 +3,8 @@
 A search's ranking (which artifacts, which of their capabilities, in what order) depends
 only on the query, its filters, its page and the index version answering it. The records
 shown with it (names, prices, times matched) are read fresh for every search; only the
-ranking is kept. Entries belong to one version: the first lookup under a newer version
+ranking is kept. Entries belong to one version token (the search engine passes the served
+facets, made anew with every index version it serves): the first lookup under a newer token
 empties the cache, so a re-index never serves a ranking from the version before it.
 """
 

@@ -106,21 +106,18 @@ class SearchEngine:
         embedder: Embedder,
         version: Callable[[], tuple[IndexVersion, Facets]],
         recorder: MatchRecorder | None,
-        max_limit: int = MAX_LIMIT,
-        pages: VersionedLRU[Ranked] | None = None,
+        max_limit: int,
+        pages: VersionedLRU[Ranked],
     ):
-        """``pages`` keeps rankings between searches (see engine.page_cache); give the same
-        one to every engine of a service."""
+        """``pages`` keeps rankings between searches (see engine.page_cache): the service's
+        one cache, shared by every engine it makes."""
         self.max_limit = max_limit
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self._version = version
         self.recorder = recorder
-        # (query, filters, offset, limit) -> the ranked page
-        self.pages: VersionedLRU[Ranked] = (
-            pages if pages is not None else VersionedLRU(settings.page_cache_size)
-        )
+        self.pages = pages  # (query, filters, offset, limit) -> the ranked page
 
     def search(self, request: SearchRequest, vector: np.ndarray | None = None) -> SearchResult:
         return self.search_many([request], None if vector is None else vector[None, :])[0]

@@ -26,9 +26,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.keys import InvalidKey, authenticate
-from engine.keys import Scope as KeyScope
-from engine.store.base import ApiKeyRow
+from matchgraph.engine.access.keys import InvalidKey, authenticate
+from matchgraph.engine.access.keys import Scope as KeyScope
+from matchgraph.engine.store.base import ApiKeyRow
 
 EXEMPT = ("/healthz", "/static")
 MAX_CLIENTS = 100_000

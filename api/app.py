@@ -11,11 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from api.access import AccessControl
-from api.routes import admin, catalog, health, recommend, search
-from api.web import install as install_web_pages
-from engine import __version__
-from engine.errors import (
+from matchgraph.api.access import AccessControl
+from matchgraph.api.routes import admin, catalog, health, recommend, search
+from matchgraph.api.web import install as install_web_pages
+from matchgraph.engine import __version__
+from matchgraph.engine.errors import (
     IndexMismatch,
     IndexNotReady,
     InvalidFeedback,
@@ -25,8 +25,8 @@ from engine.errors import (
     MatchgraphError,
     NotFound,
 )
-from engine.service import Matchgraph
-from engine.settings import Settings
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.settings import Settings
 
 _STATUS: dict[type[Exception], int] = {
     NotFound: 404, InvalidQuery: 422, InvalidFeedback: 422, InvalidManifest: 422, JobRunning: 409,
@@ -55,7 +55,7 @@ def create_app(
         gc.freeze()
         reindexer = None
         if reindex_every:
-            from engine.reindex import PeriodicReindexer
+            from matchgraph.engine.jobs.index_job import PeriodicReindexer
 
             reindexer = PeriodicReindexer(app.state.engine, reindex_every)
             reindexer.start()

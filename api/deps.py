@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from engine.service import Matchgraph
+from matchgraph.engine.facade import Matchgraph
 
 
 # Both are async on purpose: FastAPI runs a plain `def` dependency in the thread pool, a

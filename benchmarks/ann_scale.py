@@ -27,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.manifests import load_manifests  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from index.dense import build_dense  # noqa: E402
-from index.embedder import load_embedder  # noqa: E402
+from matchgraph.engine.catalog.manifests import load_manifests  # noqa: E402
+from matchgraph.engine.settings import Settings  # noqa: E402
+from matchgraph.index.dense import build_dense  # noqa: E402
+from matchgraph.index.embedding.embedder import load_embedder  # noqa: E402
 
 
 def rss_mb() -> float:

@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.evaluation import evaluate_beir, read_jsonl  # noqa: E402
-from engine.manifests import load_manifests  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from index.embedder import load_embedder  # noqa: E402
+from matchgraph.engine.catalog.manifests import load_manifests  # noqa: E402
+from matchgraph.engine.evaluation.beir import evaluate_beir, read_jsonl  # noqa: E402
+from matchgraph.engine.settings import Settings  # noqa: E402
+from matchgraph.index.embedding.embedder import load_embedder  # noqa: E402
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 VARIANTS = ["torch:256", "onnx:256", "onnx-int8:256", "openvino:256", "openvino-int8:256", "onnx:128"]

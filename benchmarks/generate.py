@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import re
 
-from engine.models import Artifact, ArtifactType, Capability, Pricing, PricingModel
+from matchgraph.engine.catalog.models import Artifact, ArtifactType, Capability, Pricing, PricingModel
 
 
 def sentences_of(artifacts: list[Artifact]) -> tuple[list[str], list[str]]:

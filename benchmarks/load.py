@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.manifests import load_manifests  # noqa: E402
+from matchgraph.engine.catalog.manifests import load_manifests  # noqa: E402
 
 TYPES = ["model", "api", "repo", "mcp", "framework", "cli", "app", "agent"]
 
@@ -169,7 +169,7 @@ def main() -> None:
         env = {**os.environ, "MATCHGRAPH_DATA_DIR": tmp, "MATCHGRAPH_ANON_RATE_PER_MINUTE": "0",
                "MATCHGRAPH_PORT": str(port)}
         log = open(Path(tmp) / "server.log", "w+")  # noqa: SIM115 (a file, not a pipe nobody reads; closed below)
-        server = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--workers",
+        server = subprocess.Popen([sys.executable, "-m", "matchgraph.api.cli.main", "serve", "--workers",
                                    str(args.workers)], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=log)
         base = f"http://127.0.0.1:{port}"

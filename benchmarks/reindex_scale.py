@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate import generated, sentences_of  # noqa: E402
-from engine.manifests import load_manifests  # noqa: E402
-from engine.service import Matchgraph  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from index.versions import current_version, read_manifest, versions_dir  # noqa: E402
+from matchgraph.engine.catalog.manifests import load_manifests  # noqa: E402
+from matchgraph.engine.facade import Matchgraph  # noqa: E402
+from matchgraph.engine.settings import Settings  # noqa: E402
+from matchgraph.index.versions import current_version, read_manifest, versions_dir  # noqa: E402
 
 
 def main() -> None:

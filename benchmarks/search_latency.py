@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate import generated, sentences_of  # noqa: E402
-from engine.manifests import load_manifests  # noqa: E402
-from engine.search import SearchRequest  # noqa: E402
-from engine.service import Matchgraph  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from index.builder import publish_version  # noqa: E402
+from matchgraph.engine.catalog.manifests import load_manifests  # noqa: E402
+from matchgraph.engine.facade import Matchgraph  # noqa: E402
+from matchgraph.engine.search.searcher import SearchRequest  # noqa: E402
+from matchgraph.engine.settings import Settings  # noqa: E402
+from matchgraph.index.builder import publish_version  # noqa: E402
 
 STAGES = ("embed", "dense", "lexical", "fuse", "group", "records")
 

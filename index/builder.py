@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import IndexNotReady, MatchgraphError
-from engine.settings import Settings
-from engine.store.base import IndexableCapability, Store
-from index.dense import FaissIndex, build_dense, choose_kind, dense_params, updated_dense
-from index.embedder import Embedder
-from index.faults import checkpoint
-from index.lexical import LexicalIndex
-from index.versions import (
+from matchgraph.engine.errors import IndexNotReady, MatchgraphError
+from matchgraph.engine.settings import Settings
+from matchgraph.engine.store.base import IndexableCapability, Store
+from matchgraph.index.dense import FaissIndex, build_dense, choose_kind, dense_params, updated_dense
+from matchgraph.index.embedding.embedder import Embedder
+from matchgraph.index.faults import checkpoint
+from matchgraph.index.lexical import LexicalIndex
+from matchgraph.index.versions import (
     IndexVersion,
     VersionManifest,
     current_version,

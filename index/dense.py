@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import faiss
 import numpy as np
 
-from engine.errors import UnknownBackend
+from matchgraph.engine.errors import UnknownBackend
 
 DENSE_BACKENDS = ("flat", "hnsw", "ivf")
 INDEX_FILE = "dense.faiss"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from engine.errors import JobRunning
+from matchgraph.engine.errors import JobRunning
 
 logger = logging.getLogger(__name__)
 LOCK_FILE = "reindex.lock"

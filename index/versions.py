@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import IndexMismatch, IndexNotReady
-from index.dense import FaissIndex, load_dense
-from index.faults import checkpoint
-from index.lexical import LexicalIndex
+from matchgraph.engine.errors import IndexMismatch, IndexNotReady
+from matchgraph.index.dense import FaissIndex, load_dense
+from matchgraph.index.faults import checkpoint
+from matchgraph.index.lexical import LexicalIndex
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"

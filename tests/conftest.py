@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.service import Matchgraph
-from engine.settings import Settings
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CATALOG = FIXTURES / "catalog"

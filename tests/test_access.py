@@ -5,11 +5,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.access import TokenBuckets
-from api.app import create_app
-from engine.keys import Scope, create_key
-from engine.settings import Settings
-from index.lock import JobLock
+from matchgraph.api.access import TokenBuckets
+from matchgraph.api.app import create_app
+from matchgraph.engine.access.keys import Scope, create_key
+from matchgraph.engine.settings import Settings
+from matchgraph.index.lock import JobLock
 
 
 def make_client(settings: Settings) -> TestClient:

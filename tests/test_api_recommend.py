@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from engine.settings import Settings
+from matchgraph.api.app import create_app
+from matchgraph.engine.settings import Settings
 
 
 @pytest.fixture

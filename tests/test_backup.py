@@ -8,12 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
-from engine.backup import backup, restore
-from engine.cli import app as cli
-from engine.errors import MatchgraphError
-from engine.service import Matchgraph
-from engine.settings import Settings
+from matchgraph.api.app import create_app
+from matchgraph.api.cli.main import app as cli
+from matchgraph.engine.catalog.models import Artifact
+from matchgraph.engine.errors import MatchgraphError
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.jobs.backup import backup, restore
+from matchgraph.engine.settings import Settings
 
 from .conftest import FIXTURE_CATALOG
 
@@ -40,7 +41,7 @@ def test_backup_and_restore_round_trip_while_the_server_answers(
         try:
             saved = backup(settings, tmp_path / "bk")
             engine: Matchgraph = client.app.state.engine  # type: ignore[attr-defined]
-            engine.store.upsert_artifacts([__import__("engine.models").models.Artifact.model_validate(EXTRA)])
+            engine.store.upsert_artifacts([Artifact.model_validate(EXTRA)])
             engine.reindex()
             engine._checked_at = 0.0
             assert client.get("/v1/artifacts/extra-tool").status_code == 200

@@ -6,10 +6,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.catalog import export_jsonl, ingest_artifacts, ingest_paths
-from engine.manifests import load_manifests
-from engine.models import Artifact, ArtifactType, Capability, PricingModel
-from engine.store.sqlite import SQLiteStore
+from matchgraph.engine.catalog.ingest import export_jsonl, ingest_artifacts, ingest_paths
+from matchgraph.engine.catalog.manifests import load_manifests
+from matchgraph.engine.catalog.models import Artifact, ArtifactType, Capability, PricingModel
+from matchgraph.engine.store.sqlite import SQLiteStore
 
 from .conftest import FIXTURE_CATALOG
 

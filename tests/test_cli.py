@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from engine.cli import app
+from matchgraph.api.cli.main import app
 
 from .conftest import FIXTURE_CATALOG, FIXTURES
 
@@ -92,7 +92,7 @@ def test_reindex_and_its_status(env: Path) -> None:
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("30", 30)])
 def test_durations(text: str, seconds: float) -> None:
-    from engine.cli import parse_duration
+    from matchgraph.api.cli.main import parse_duration
 
     assert parse_duration(text) == seconds
 

@@ -26,7 +26,7 @@ def start_server(state: Path) -> tuple[subprocess.Popen[bytes], str]:
         port = s.getsockname()[1]
     env = {**os.environ, "MATCHGRAPH_DATA_DIR": str(state), "MATCHGRAPH_PORT": str(port),
            "MATCHGRAPH_ANON_RATE_PER_MINUTE": "0", "MATCHGRAPH_WRITER_FLUSH_SECONDS": str(WINDOW)}
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve"], cwd=PROJECT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "matchgraph.api.cli.main", "serve"], cwd=PROJECT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(240):

@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.decompose import decompose, leading_words, slugify
-from engine.models import KEY_PATTERN, Capability
-from engine.settings import Settings
-from index.embedder import load_embedder
+from matchgraph.engine.catalog.decompose import decompose, leading_words, slugify
+from matchgraph.engine.catalog.models import KEY_PATTERN, Capability
+from matchgraph.engine.settings import Settings
+from matchgraph.index.embedding.embedder import load_embedder
 
 README = """\
 # Ledgerline [![ci](https://img.example.org/ci.svg)](https://ci.example.org) ![stars](https://img.example.org/s.svg)

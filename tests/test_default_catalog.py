@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from engine.manifests import expand_paths, load_manifests
-from engine.models import Artifact
-from engine.settings import Settings
+from matchgraph.engine.catalog.manifests import expand_paths, load_manifests
+from matchgraph.engine.catalog.models import Artifact
+from matchgraph.engine.settings import Settings
 
 CATALOG = Settings().catalog_dir
 BATCH = load_manifests([CATALOG])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from engine.cli import app
-from engine.settings import Settings
+from matchgraph.api.cli.main import app
+from matchgraph.engine.settings import Settings
 
 from .conftest import PROJECT
 

@@ -5,10 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from engine.errors import UnknownBackend
-from engine.settings import Settings
-from index.embedder import Embedder, load_embedder
-from index.onnx_backend import calibration_digest
+from matchgraph.engine.errors import UnknownBackend
+from matchgraph.engine.settings import Settings
+from matchgraph.index.embedding.embedder import Embedder, load_embedder
+from matchgraph.index.embedding.onnx_backend import calibration_digest
 
 TEXTS = [
     "generate photorealistic images from a prompt",

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.evaluation import (
+from matchgraph.engine.evaluation.beir import (
     apibench_to_beir,
     evaluate_beir,
     mrr_at,
@@ -13,7 +13,7 @@ from engine.evaluation import (
     read_qrels,
     recall_at,
 )
-from engine.settings import Settings
+from matchgraph.engine.settings import Settings
 
 from .conftest import SHARED_DATA, needs_shared
 
@@ -59,7 +59,7 @@ def test_eval_runs_every_mode_through_the_search_path(tmp_path: Path) -> None:
 
 
 def test_apibench_adapter_on_a_small_fixture(tmp_path: Path) -> None:
-    api = tmp_path / "api.jsonl"
+    api = tmp_path / "matchgraph.api.jsonl"
     api.write_text(
         json.dumps({"api_name": "resnet", "domain": "Image classification", "functionality": "Classify",
                     "description": "Labels photos.", "api_call": "load('resnet')"}) + "\n"

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from engine.errors import FetchFailed, MatchgraphError
-from engine.fetch import fetch_text
+from matchgraph.engine.catalog.fetch import fetch_text
+from matchgraph.engine.errors import FetchFailed, MatchgraphError
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -10,9 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.catalog import ingest_paths
-from engine.errors import InvalidManifest
-from engine.store.sqlite import SQLiteStore
+from matchgraph.engine.catalog.ingest import ingest_paths
+from matchgraph.engine.errors import InvalidManifest
+from matchgraph.engine.store.sqlite import SQLiteStore
 
 from .conftest import FIXTURE_CATALOG
 

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from engine.graph import COMPLEMENT, SUBSTITUTE, build_graph, edge_kind
-from engine.store.base import MatchUnitRow
+from matchgraph.engine.evidence.graph import COMPLEMENT, SUBSTITUTE, build_graph, edge_kind
+from matchgraph.engine.store.base import MatchUnitRow
 
 
 def unit(client: str, query: str, *artifacts: int, day: str = "2026-11-01") -> list[MatchUnitRow]:

@@ -11,18 +11,24 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from engine.cli import app
-from engine.errors import FetchFailed, InvalidManifest
-from engine.importers import SOURCES, SourceFormatError, UnknownSource, convert_text, run_import
-from engine.importers.awesome import import_awesome
-from engine.importers.github import import_github
-from engine.importers.huggingface import import_huggingface
-from engine.importers.openrouter import import_openrouter
-from engine.manifests import RawRecord, validate_records
-from engine.models import Artifact
-from engine.settings import Settings
-from engine.store import open_store
-from engine.store.base import Store
+from matchgraph.api.cli.main import app
+from matchgraph.engine.catalog.importers import (
+    SOURCES,
+    SourceFormatError,
+    UnknownSource,
+    convert_text,
+    run_import,
+)
+from matchgraph.engine.catalog.importers.awesome import import_awesome
+from matchgraph.engine.catalog.importers.github import import_github
+from matchgraph.engine.catalog.importers.huggingface import import_huggingface
+from matchgraph.engine.catalog.importers.openrouter import import_openrouter
+from matchgraph.engine.catalog.manifests import RawRecord, validate_records
+from matchgraph.engine.catalog.models import Artifact
+from matchgraph.engine.errors import FetchFailed, InvalidManifest
+from matchgraph.engine.settings import Settings
+from matchgraph.engine.store import open_store
+from matchgraph.engine.store.base import Store
 
 from .conftest import FIXTURES, SHARED_DATA, needs_shared
 
@@ -178,7 +184,10 @@ def test_huggingface_fixture() -> None:
     arts = valid(import_huggingface(json.loads(fixture_text("huggingface_models.json"))))
     asr = arts["hf-acme-ai-whisperlite-base"]
     assert asr.license == "apache-2.0" and asr.pricing.model.value == "open-source"
-    assert asr.adoption.downloads == 125000 and asr.adoption.likes == 310 and asr.adoption.as_of is None
+    assert asr.adoption.value_of("hf_downloads_monthly") == 125000
+    assert asr.adoption.value_of("hf_likes") == 310
+    assert all(s.as_of is None and s.source == "https://huggingface.co/acme-ai/whisperlite-base"
+               for s in asr.adoption.signals)
     assert asr.categories == ["automatic-speech-recognition"] and str(asr.updated_at) == "2026-02-10"
     assert asr.capabilities[0].input_types == ["audio"] and asr.capabilities[0].output_types == ["text"]
     assert "region:us" not in asr.tags and "transformers" in asr.tags
@@ -193,7 +202,7 @@ def test_huggingface_fixture() -> None:
 def test_github_fixture() -> None:
     arts = valid(import_github(json.loads(fixture_text("github_search.json"))))
     bridge = arts["example-org-sqlbridge-mcp"]
-    assert bridge.type.value == "repo" and bridge.adoption.github_stars == 4821
+    assert bridge.type.value == "repo" and bridge.adoption.value_of("github_stars") == 4821
     assert bridge.license == "MIT" and bridge.pricing.model.value == "open-source"
     assert bridge.homepage == "https://sqlbridge.example.org"
     assert bridge.repository == "https://github.com/example-org/sqlbridge-mcp"
@@ -315,13 +324,13 @@ def test_cli_errors(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(url: str) -> str:
         raise FetchFailed(f"{url}: the server answered HTTP 404 Not Found")
 
-    monkeypatch.setattr("engine.importers.command.fetch_text", refuse)
+    monkeypatch.setattr("matchgraph.api.cli.importing.fetch_text", refuse)
     r = runner.invoke(app, ["import", "github", "--url", "https://api.example.org/repos"])
     assert r.exit_code == 1 and "404" in r.output
 
 
 def test_cli_import_from_a_url(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("engine.importers.command.fetch_text",
+    monkeypatch.setattr("matchgraph.api.cli.importing.fetch_text",
                         lambda url: fixture_text("github_search.json"))
     r = runner.invoke(app, ["import", "github", "--url", "https://api.example.org/search"])
     assert r.exit_code == 0, r.output

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import Stemmer
 
-from engine.errors import IndexMismatch, IndexNotReady, UnknownBackend
-from engine.search import SearchRequest
-from engine.service import Matchgraph
-from engine.settings import Settings
-from index.dense import DENSE_BACKENDS, build_dense, choose_kind, load_dense, updated_dense
-from index.fusion import reciprocal_rank_fusion
-from index.lexical import QueryTerms, query_tokens
-from index.versions import current_version, list_versions, load_version, versions_dir
+from matchgraph.engine.errors import IndexMismatch, IndexNotReady, UnknownBackend
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.search.searcher import SearchRequest
+from matchgraph.engine.settings import Settings
+from matchgraph.index.dense import DENSE_BACKENDS, build_dense, choose_kind, load_dense, updated_dense
+from matchgraph.index.fusion import reciprocal_rank_fusion
+from matchgraph.index.lexical import QueryTerms, query_tokens
+from matchgraph.index.versions import current_version, list_versions, load_version, versions_dir
 
 from .conftest import publish_a_second_vecstore
 
@@ -104,7 +104,7 @@ def test_rrf_orders_by_weighted_reciprocal_rank() -> None:
 def test_query_tokens_split_a_query_as_the_index_split_its_texts() -> None:
     # BM25 only matches when a query is split, stop-worded and stemmed exactly as the
     # indexed texts were; the query path does it without bm25s.tokenize, so compare them.
-    from engine.manifests import load_manifests
+    from matchgraph.engine.catalog.manifests import load_manifests
 
     catalog = load_manifests([Path(__file__).resolve().parent.parent / "data" / "catalog"])
     texts = [c.description for a in catalog.artifacts for c in a.capabilities]

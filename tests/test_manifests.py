@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import ingest_paths
-from engine.errors import InvalidManifest
-from engine.manifests import load_manifests
-from engine.store.sqlite import SQLiteStore
+from matchgraph.engine.catalog.ingest import ingest_paths
+from matchgraph.engine.catalog.manifests import load_manifests
+from matchgraph.engine.errors import InvalidManifest
+from matchgraph.engine.store.sqlite import SQLiteStore
 
 from .conftest import FIXTURE_CATALOG, FIXTURES
 

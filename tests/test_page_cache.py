@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from engine.page_cache import VersionedLRU
+from matchgraph.engine.search.page_cache import VersionedLRU
 
 
 def test_the_least_recently_used_entry_goes_first() -> None:

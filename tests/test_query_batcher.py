@@ -7,7 +7,7 @@ from concurrent.futures import Future
 import numpy as np
 import pytest
 
-from index.query_batcher import QueryBatcher
+from matchgraph.index.embedding.query_batcher import QueryBatcher
 
 
 class GatedModel:

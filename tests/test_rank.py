@@ -4,12 +4,13 @@ from datetime import date
 
 import pytest
 
-from engine.compare import format_price
-from engine.models import StartingPrice
-from engine.rank import freshness_part, match_graph_part, quality_checklist, wilson
-from engine.search import SearchRequest
-from engine.service import Matchgraph
-from engine.settings import Settings
+from matchgraph.engine.catalog.models import StartingPrice
+from matchgraph.engine.evidence.scores import freshness_part, match_graph_part, quality_checklist, wilson
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.recommend.compare import format_price
+from matchgraph.engine.recommend.resolve import Outcome
+from matchgraph.engine.search.searcher import SearchRequest
+from matchgraph.engine.settings import Settings
 
 AS_OF = date(2026, 11, 1)
 
@@ -86,7 +87,7 @@ def test_scripted_evidence_gives_expected_edges_counts_parts_and_verdict(
         # positive feedback on the top hit lifts its Quality and Match Graph parts
         rid = mg.search(SearchRequest("transcribe audio to text", limit=2, client_id="carol")).search_id
         before = mg.score(ids[pair[0]])
-        assert mg.feedback(rid, pair[0], None, __import__("engine.resolve").resolve.Outcome.succeeded, "c")
+        assert mg.feedback(rid, pair[0], None, Outcome.succeeded, "c")
         mg.rank(AS_OF)
         after = mg.score(ids[pair[0]])
         assert after is not None and before is not None
@@ -137,8 +138,8 @@ def test_explain_says_why_a_score_moved(indexed_settings: Settings) -> None:
 
 
 def test_feedback_moves_quality_both_ways() -> None:
-    from engine.models import Artifact
-    from engine.rank import quality_part
+    from matchgraph.engine.catalog.models import Artifact
+    from matchgraph.engine.evidence.scores import quality_part
 
     a = Artifact.model_validate({"slug": "q", "name": "Q", "type": "app", "capabilities": [
         {"key": "k", "name": "K", "description": "d"}]})

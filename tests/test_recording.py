@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.search import SearchRequest
-from engine.service import Matchgraph
-from engine.settings import Settings
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.search.searcher import SearchRequest
+from matchgraph.engine.settings import Settings
 
 
 def test_every_search_records_a_search_row_and_its_matches(engine: Matchgraph) -> None:

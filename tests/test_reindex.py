@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.errors import JobRunning
-from engine.search import SearchRequest
-from engine.service import Matchgraph
-from engine.settings import Settings
-from index.faults import FAULT_ENV, POINTS
-from index.lock import LOCK_FILE, JobLock
-from index.versions import current_version, list_versions, load_version, versions_dir
+from matchgraph.engine.errors import JobRunning
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.search.searcher import SearchRequest
+from matchgraph.engine.settings import Settings
+from matchgraph.index.faults import FAULT_ENV, POINTS
+from matchgraph.index.lock import LOCK_FILE, JobLock
+from matchgraph.index.versions import current_version, list_versions, load_version, versions_dir
 
 from .conftest import FIXTURE_CATALOG, PROJECT
 
@@ -87,8 +87,8 @@ def test_a_stale_lock_is_cleared_with_a_message(indexed_settings: Settings) -> N
 
 KILL_SCRIPT = """
 import sys
-from engine.service import Matchgraph
-from engine.settings import Settings
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.settings import Settings
 with Matchgraph(Settings(), record=False) as mg:
     mg.reindex(force=True)
 sys.exit(0)

@@ -11,9 +11,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from api.app import create_app
-from engine.service import Matchgraph
-from engine.settings import Settings
+from matchgraph.api.app import create_app
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.settings import Settings
 
 
 @pytest.fixture(scope="module")

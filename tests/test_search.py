@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.errors import InvalidQuery
-from engine.filters import SearchFilters
-from engine.models import ArtifactType, PricingModel
-from engine.search import SearchRequest, SearchResult
-from engine.service import Matchgraph
-from engine.settings import Settings
+from matchgraph.engine.catalog.models import ArtifactType, PricingModel
+from matchgraph.engine.errors import InvalidQuery
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.search.filters import SearchFilters
+from matchgraph.engine.search.searcher import SearchRequest, SearchResult
+from matchgraph.engine.settings import Settings
 
 from .conftest import publish_a_second_vecstore
 

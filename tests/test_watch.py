@@ -5,9 +5,9 @@ import threading
 import time
 from pathlib import Path
 
-from engine.service import Matchgraph
-from engine.settings import Settings
-from engine.watch import snapshot, watch
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.jobs.watch import snapshot, watch
+from matchgraph.engine.settings import Settings
 
 from .conftest import FIXTURE_CATALOG
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.web.markdown import md
-from engine.service import Matchgraph
-from engine.settings import Settings
+from matchgraph.api.app import create_app
+from matchgraph.api.web.markdown import md
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.settings import Settings
 
 from .conftest import FIXTURES
 

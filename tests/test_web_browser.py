@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from api.app import create_app
-from engine.search import SearchRequest
-from engine.service import Matchgraph
+from matchgraph.api.app import create_app
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.search.searcher import SearchRequest
 
 from .conftest import PROJECT
 from .test_web import SEARCHES, _prepare

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.access import require_scope
-from api.deps import EngineDep
-from api.schemas import ErrorBody
-from engine.catalog import ingest_artifacts
-from engine.keys import Scope, create_key
-from engine.manifests import RawRecord, validate_records
-from engine.store.base import ApiKeyRow
+from matchgraph.api.access import require_scope
+from matchgraph.api.deps import EngineDep
+from matchgraph.api.schemas.search import ErrorBody
+from matchgraph.engine.access.keys import Scope, create_key
+from matchgraph.engine.catalog.ingest import ingest_artifacts
+from matchgraph.engine.catalog.manifests import RawRecord, validate_records
+from matchgraph.engine.store.base import ApiKeyRow
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -4,8 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import EngineDep
-from api.schemas import ArtifactDetail, ArtifactPage, ArtifactSummary, CapabilityDetail, ErrorBody
+from matchgraph.api.deps import EngineDep
+from matchgraph.api.schemas.search import (
+    ArtifactDetail,
+    ArtifactPage,
+    ArtifactSummary,
+    CapabilityDetail,
+    ErrorBody,
+)
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import EngineDep
-from api.schemas import HealthReport
+from matchgraph.api.deps import EngineDep
+from matchgraph.api.schemas.search import HealthReport
 
 router = APIRouter(tags=["health"])
 

@@ -4,10 +4,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.access import api_key
-from api.deps import ClientDep, EngineDep
-from api.schemas import ErrorBody
-from api.schemas_recommend import (
+from matchgraph.api.access import api_key
+from matchgraph.api.deps import ClientDep, EngineDep
+from matchgraph.api.schemas.recommend import (
     AlternativeOut,
     AlternativesOut,
     ComparisonOut,
@@ -21,6 +20,7 @@ from api.schemas_recommend import (
     ScoreOut,
     SuggestedSearch,
 )
+from matchgraph.api.schemas.search import ErrorBody
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 ERRORS: dict[int | str, dict[str, Any]] = {

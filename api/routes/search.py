@@ -5,11 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import ClientDep, EngineDep
-from api.schemas import ErrorBody, SearchPage
-from engine.filters import SearchFilters
-from engine.models import ArtifactType, PricingModel
-from engine.search import MAX_LIMIT, MAX_OFFSET, SearchRequest
+from matchgraph.api.deps import ClientDep, EngineDep
+from matchgraph.api.schemas.search import ErrorBody, SearchPage
+from matchgraph.engine.catalog.models import ArtifactType, PricingModel
+from matchgraph.engine.search.filters import SearchFilters
+from matchgraph.engine.search.searcher import MAX_LIMIT, MAX_OFFSET, SearchRequest
 
 router = APIRouter(prefix="/v1", tags=["search"])
 @router.get(

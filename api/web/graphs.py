@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.service import Matchgraph
-from engine.store.base import ArtifactRecord, EdgeRow
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.store.base import ArtifactRecord, EdgeRow
 
 from . import svg
 from .views import ArtifactView

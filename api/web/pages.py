@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from engine.errors import IndexMismatch, IndexNotReady, InvalidFeedback, InvalidQuery, NotFound
+from matchgraph.engine.errors import IndexMismatch, IndexNotReady, InvalidFeedback, InvalidQuery, NotFound
 
 from . import svg
 from .views import PartView, SideView, compare_path

@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import ClientDep, EngineDep
-from engine.errors import InvalidQuery, MatchgraphError, NotFound
-from engine.search import SearchRequest
+from matchgraph.api.deps import ClientDep, EngineDep
+from matchgraph.engine.errors import InvalidQuery, MatchgraphError, NotFound
+from matchgraph.engine.search.searcher import SearchRequest
 
 from . import graphs, seo
 from .markdown import artifact_markdown, compare_markdown, md

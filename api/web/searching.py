@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 
 import Stemmer
 
-from engine.compare import PRICING_LABELS, pricing_label
-from engine.filters import SearchFilters
-from engine.models import ArtifactType, PricingModel
-from engine.search import MAX_OFFSET, SearchResult
-from engine.service import Matchgraph
+from matchgraph.engine.catalog.models import ArtifactType, PricingModel
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.recommend.compare import PRICING_LABELS, pricing_label
+from matchgraph.engine.search.filters import SearchFilters
+from matchgraph.engine.search.searcher import MAX_OFFSET, SearchResult
 
 PAGE_SIZE = 10
 SNIPPET_CHARS = 260

@@ -13,8 +13,8 @@ import threading
 import time
 from xml.sax.saxutils import escape
 
-from engine.errors import IndexNotReady
-from engine.service import Matchgraph
+from matchgraph.engine.errors import IndexNotReady
+from matchgraph.engine.facade import Matchgraph
 
 from .views import compare_path
 

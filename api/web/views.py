@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.compare import Row, format_price, pricing_label
-from engine.errors import IndexNotReady, NotFound
-from engine.rank import LABELS, PARTS
-from engine.service import Matchgraph
-from engine.store.base import ArtifactRecord, ScoreRow
+from matchgraph.engine.errors import IndexNotReady, NotFound
+from matchgraph.engine.evidence.scores import LABELS, PARTS
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.recommend.compare import Row, format_price, pricing_label
+from matchgraph.engine.store.base import ArtifactRecord, ScoreRow
 
 NEIGHBOURS_SHOWN = 10
 
@@ -131,9 +131,9 @@ def facts_of(record: ArtifactRecord) -> tuple[list[tuple[str, str]], list[Link]]
         facts.append(("Maintainer", a.maintainer))
     facts += [("License", a.license or "not stated"), ("Pricing", pricing_label(a.pricing)),
               ("Starting price", format_price(a.pricing.starting_price))]
-    adoption = [(label, getattr(a.adoption, key)) for key, label in
+    adoption = [(label, a.adoption.value_of(key)) for key, label in
                 (("github_stars", "GitHub stars"), ("downloads", "Downloads"), ("likes", "Likes"))]
-    facts += [(label, f"{value:,}") for label, value in adoption if value is not None]
+    facts += [(label, f"{value:,.0f}") for label, value in adoption if value is not None]
     if a.categories:
         facts.append(("Categories", ", ".join(a.categories)))
     if a.tags:

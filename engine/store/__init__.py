@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from engine.errors import UnknownBackend
-from engine.settings import Settings
-from engine.store.base import Store
-from engine.store.sqlite import SQLiteStore
+from matchgraph.engine.errors import UnknownBackend
+from matchgraph.engine.settings import Settings
+from matchgraph.engine.store.base import Store
+from matchgraph.engine.store.sqlite import SQLiteStore
 
 BACKENDS = ("sqlite",)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from engine.models import Artifact, Capability
+from matchgraph.engine.catalog.models import Artifact, Capability
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from typing import Any
 
 import sqlite_utils
 
-from engine.errors import NotFound
-from engine.models import Artifact, Capability
-from engine.store.base import (
+from matchgraph.engine.catalog.models import Artifact, Capability
+from matchgraph.engine.errors import NotFound
+from matchgraph.engine.store.base import (
     ApiKeyRow,
     ArtifactRecord,
     CapabilityFacet,
@@ -34,7 +34,7 @@ from engine.store.base import (
     StoreCounts,
     UpsertReport,
 )
-from engine.store.sqlite_evidence import EVIDENCE_SCHEMA, EvidenceMixin
+from matchgraph.engine.store.sqlite_evidence import EVIDENCE_SCHEMA, EvidenceMixin
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (

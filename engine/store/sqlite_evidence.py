@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from engine.errors import NotFound
-from engine.store.base import (
+from matchgraph.engine.errors import NotFound
+from matchgraph.engine.store.base import (
     EdgeRow,
     FeedbackRecord,
     FeedbackTally,

@@ -1,0 +1,1 @@
+"""The `matchgraph` command: thin commands over the engine façade."""

@@ -1,0 +1,1 @@
+"""The catalog: artifact and capability models, manifests, ingest and export, importers."""

@@ -1,0 +1,1 @@
+"""Evaluation of retrieval on public benchmark sets, through the real search path."""

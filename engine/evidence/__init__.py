@@ -1,0 +1,1 @@
+"""Evidence: the match graph, the score formulas and the graph + rank job."""

@@ -1,0 +1,157 @@
+"""The graph + rank job: fold match units and feedback into the match graph and the scores.
+
+Everything it reads is in the database (plus the index version's vectors, themselves
+derived from the catalog), and ``as_of`` is stored with the run, so a run can be
+reproduced from the database alone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from matchgraph.engine.catalog.models import Artifact
+from matchgraph.engine.evidence.graph import COMPLEMENT, build_graph
+from matchgraph.engine.evidence.scores import (
+    PARTS,
+    Part,
+    adoption_part,
+    adoption_references,
+    ecosystem_part,
+    freshness_part,
+    match_graph_part,
+    quality_part,
+    weighted_score,
+    weights_for,
+)
+from matchgraph.engine.recommend.similarity import ContentSpace
+from matchgraph.engine.settings import Settings
+from matchgraph.engine.store.base import RankRun, ScoreRow, Store
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9.+]*")
+
+
+@dataclass(frozen=True)
+class RankSummary:
+    run_id: int
+    as_of: date
+    artifacts: int
+    edges: int
+    units: int
+    scores: dict[int, ScoreRow]
+
+
+def _phrase(text: str) -> str:
+    return " ".join(_TOKEN.findall(text.lower()))
+
+
+def mention_counts(artifacts: Mapping[int, Artifact]) -> dict[int, int]:
+    """How many *other* artifacts name this one in their capabilities (description, requires)."""
+    names: dict[str, int] = {}
+    for row_id, a in artifacts.items():
+        for label in (a.name, a.slug.replace("-", " ")):
+            phrase = _phrase(label)
+            if len(phrase) >= 4 and len(phrase.split()) <= 3:
+                names.setdefault(phrase, row_id)
+    firsts = {phrase.split()[0] for phrase in names}
+    mentioned_by: dict[int, set[int]] = {}
+    for row_id, a in artifacts.items():
+        text = " ".join(c.description + " " + " ".join(c.requires) for c in a.capabilities)
+        tokens = _TOKEN.findall(text.lower())
+        # only word runs that start like some name can be one
+        grams = {" ".join(tokens[i : i + n]) for i, token in enumerate(tokens) if token in firsts
+                 for n in (1, 2, 3) if i + n <= len(tokens)}
+        for gram in grams & names.keys():
+            target = names[gram]
+            if target != row_id:
+                mentioned_by.setdefault(target, set()).add(row_id)
+    return {target: len(sources) for target, sources in mentioned_by.items()}
+
+
+def run_rank(
+    store: Store, content: ContentSpace, settings: Settings, as_of: date | None = None
+) -> RankSummary:
+    as_of = as_of or datetime.now(UTC).date()
+    records, _ = store.list_artifacts(limit=10**9, offset=0)
+    artifacts = {r.row_id: r.artifact for r in records}
+    matched = {r.row_id: r.times_matched for r in records}
+    types = {row_id: a.type.value for row_id, a in artifacts.items()}
+
+    positive: Counter[int] = Counter()
+    negative: Counter[int] = Counter()
+    for tally in store.feedback_tallies():
+        positive[tally.artifact_id] += tally.positive
+        negative[tally.artifact_id] += tally.negative
+
+    graph = build_graph(store.match_units(settings.graph_top_k), content.similarity, types,
+                        settings.substitute_similarity)
+    complements: Counter[int] = Counter()
+    for edge in graph.edges:
+        if edge.kind == COMPLEMENT:
+            complements[edge.a] += 1
+            complements[edge.b] += 1
+    mentions = mention_counts(artifacts)
+    refs = adoption_references(artifacts)
+
+    evidence = {a: matched.get(a, 0) + positive[a] for a in artifacts}
+    scale = math.log1p(max(evidence.values(), default=0))
+    by_type: dict[str, list[float]] = {}
+    for row_id, n in evidence.items():
+        by_type.setdefault(types[row_id], []).append(math.log1p(n) / scale if scale else 0.0)
+    priors = {t: sum(v) / len(v) for t, v in by_type.items()}
+
+    scores: dict[int, ScoreRow] = {}
+    for row_id, artifact in artifacts.items():
+        t = types[row_id]
+        half_life = settings.freshness_half_life_days.get(
+            t, settings.freshness_half_life_days.get("default", 365.0)
+        )
+        parts: dict[str, Part] = {
+            "adoption": adoption_part(artifact, refs),
+            "quality": quality_part(artifact, positive[row_id], negative[row_id]),
+            "ecosystem": ecosystem_part(artifact, complements[row_id], mentions.get(row_id, 0),
+                                        max(complements.values(), default=0),
+                                        max(mentions.values(), default=0)),
+            "match_graph": match_graph_part(matched.get(row_id, 0), positive[row_id], scale,
+                                            priors.get(t, 0.0), settings.match_prior_strength,
+                                            graph.centrality.get(row_id, 0.0)),
+            "freshness": freshness_part(artifact.updated_at, as_of, half_life),
+        }
+        weights = weights_for(t, settings.rank_weights)
+        scores[row_id] = ScoreRow(
+            row_id, weighted_score(parts, weights), {p: parts[p].as_dict() for p in PARTS}
+        )
+
+    searches, feedback = store.evidence_counts()
+    run = RankRun(
+        computed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        as_of=as_of.isoformat(),
+        searches=searches,
+        feedback=feedback,
+        catalog_hash=store.catalog_hash(),
+        settings={
+            "graph_top_k": settings.graph_top_k,
+            "substitute_similarity": settings.substitute_similarity,
+            "rank_weights": settings.rank_weights,
+            "freshness_half_life_days": settings.freshness_half_life_days,
+            "match_prior_strength": settings.match_prior_strength,
+        },
+    )
+    run_id = store.save_rank_run(run, graph.edges, store.query_capability_counts(),
+                                 list(scores.values()))
+    return RankSummary(run_id, as_of, len(artifacts), len(graph.edges), graph.units, scores)
+
+
+def rank_is_stale(store: Store) -> bool:
+    """True when evidence or the catalog changed since the last run (or there was none)."""
+    last = store.last_rank_run()
+    if last is None:
+        return True
+    searches, feedback = store.evidence_counts()
+    return (searches, feedback) != (last.searches, last.feedback) or (
+        last.catalog_hash != store.catalog_hash()
+    )

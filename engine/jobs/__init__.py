@@ -1,0 +1,1 @@
+"""Jobs: the one index job, backup and restore, watching manifest folders."""

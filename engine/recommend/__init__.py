@@ -1,0 +1,1 @@
+"""Recommendations: content similarity, A vs B comparisons, alternatives, resolve."""

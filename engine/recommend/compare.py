@@ -1,0 +1,169 @@
+"""“A vs B”: the table, both capability lists with their alignment, and a verdict written
+from the numbers (deterministic for the same data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matchgraph.engine.catalog.models import Artifact, Pricing, PricingModel, StartingPrice
+from matchgraph.engine.evidence.scores import LABELS, PARTS
+from matchgraph.engine.store.base import ArtifactRecord, ScoreRow
+
+TIE_POINTS = 1.0
+CLOSE_POINTS = 3.0
+LEAD = 0.05
+THIN_EVIDENCE = 5
+PRICING_LABELS = {
+    PricingModel.free: "Free", PricingModel.freemium: "Freemium", PricingModel.paid: "Paid",
+    PricingModel.open_source: "Open source", PricingModel.usage_based: "Usage-based",
+}
+ARTICLES = {"api": "an", "app": "an", "agent": "an", "extension": "an", "mcp": "an"}
+
+
+def format_price(price: StartingPrice | None) -> str:
+    """The way people read prices: "$1.50e-7 per prompt token", "$20 per month"."""
+    if price is None:
+        return "—"
+    symbol = "$" if price.currency == "USD" else f"{price.currency} "
+    amount = price.amount
+    if amount == 0:
+        text = "0"
+    elif amount < 0.001:
+        mantissa, exponent = f"{amount:.2e}".split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    elif amount < 0.01:
+        text = f"{amount:.4g}"
+    elif amount == int(amount):
+        text = f"{int(amount):,}"
+    else:
+        text = f"{amount:,.2f}"
+    return f"{symbol}{text} per {price.unit}"
+
+
+def pricing_label(pricing: Pricing) -> str:
+    label = PRICING_LABELS[pricing.model]
+    if pricing.free_tier and pricing.model not in (PricingModel.free, PricingModel.open_source):
+        label += " (free tier)"
+    return label
+
+
+@dataclass(frozen=True)
+class Side:
+    record: ArtifactRecord
+    score: ScoreRow | None
+
+    @property
+    def artifact(self) -> Artifact:
+        return self.record.artifact
+
+    @property
+    def points(self) -> float:
+        return self.score.score if self.score else 0.0
+
+    def part(self, name: str) -> float:
+        if self.score is None:
+            return 0.0
+        return float(self.score.parts[name]["value"])  # type: ignore[index,arg-type]
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    a: str
+    b: str
+
+
+def table(a: Side, b: Side) -> list[Row]:
+    def score(side: Side) -> str:
+        return f"{side.points:.0f}/100" if side.score else "not ranked yet"
+
+    rows = [
+        Row("Type", a.artifact.type.value, b.artifact.type.value),
+        Row("Score", score(a), score(b)),
+    ]
+    rows += [Row(LABELS[p], f"{a.part(p):.2f}", f"{b.part(p):.2f}") for p in PARTS if p != "freshness"]
+    rows += [
+        Row("Freshness", f"{a.part('freshness'):.2f}", f"{b.part('freshness'):.2f}"),
+        Row("Pricing", pricing_label(a.artifact.pricing), pricing_label(b.artifact.pricing)),
+        Row("Starting Price", format_price(a.artifact.pricing.starting_price),
+            format_price(b.artifact.pricing.starting_price)),
+        Row("Capabilities", f"{len(a.artifact.capabilities)} decomposed",
+            f"{len(b.artifact.capabilities)} decomposed"),
+        Row("Times Matched", str(a.record.times_matched), str(b.record.times_matched)),
+    ]
+    return rows
+
+
+def _names(parts: list[str]) -> str:
+    labels = [LABELS[p] for p in parts]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _kind(type_: str) -> str:
+    return f"{ARTICLES.get(type_, 'a')} {type_}"
+
+
+def verdict(a: Side, b: Side, shared: int) -> str:
+    """A paragraph that says who scores higher, where each leads, price and caveats."""
+    na, nb = a.artifact.name, b.artifact.name
+    if a.score is None or b.score is None:
+        return f"{na} and {nb} have not been ranked yet; run `matchgraph rank` to score them."
+    first, second = (a, b) if (a.points, na) >= (b.points, nb) else (b, a)
+    gap = first.points - second.points
+    if gap < TIE_POINTS:
+        lines = [f"{na} and {nb} are tied at {first.points:.0f}/100."]
+    elif gap < CLOSE_POINTS:
+        lines = [f"{first.artifact.name} edges out {second.artifact.name}, {first.points:.0f}/100 "
+                 f"to {second.points:.0f}/100, a gap smaller than the evidence can settle."]
+    else:
+        lines = [f"{first.artifact.name} scores higher at {first.points:.0f}/100 vs "
+                 f"{second.artifact.name} at {second.points:.0f}/100."]
+    for side, other in ((first, second), (second, first)):
+        leads = [p for p in PARTS if side.part(p) - other.part(p) >= LEAD]
+        if leads:
+            lines.append(f"{side.artifact.name} leads on {_names(leads)}.")
+    fa, fb = a.artifact.pricing.free_tier, b.artifact.pricing.free_tier
+    if fa != fb:
+        free, paid = (a, b) if fa else (b, a)
+        lines.append(f"Only {free.artifact.name} can be used for free; "
+                     f"{paid.artifact.name} starts at {format_price(paid.artifact.pricing.starting_price)}."
+                     if paid.artifact.pricing.starting_price else
+                     f"Only {free.artifact.name} has a free tier.")
+    elif fa and fb:
+        lines.append("Both can be used for free.")
+    pa, pb = a.artifact.pricing.starting_price, b.artifact.pricing.starting_price
+    if pa and pb and pa.unit != pb.unit:
+        lines.append(f"Their prices are per different units ({pa.unit} vs {pb.unit}), so they do not "
+                     "compare directly.")
+    ta, tb = a.artifact.type.value, b.artifact.type.value
+    if ta != tb:
+        lines.append(f"Caveat: this compares {_kind(ta)} with {_kind(tb)}; weigh the capabilities "
+                     "below rather than the score alone.")
+    thin = [s for s in (a, b) if s.record.times_matched < THIN_EVIDENCE]
+    if thin:
+        who = " and ".join(f"{s.artifact.name} ({s.record.times_matched})" for s in thin)
+        lines.append(f"Evidence is thin: searches have matched {who} fewer than {THIN_EVIDENCE} "
+                     "times, so Match Graph leans on the type average.")
+    if shared:
+        lines.append(f"{shared} of their capabilities {'lines' if shared == 1 else 'line'} up one to one; "
+                     "the rest are unique to one side.")
+    else:
+        lines.append("None of their capabilities line up closely: they serve different needs.")
+    return " ".join(lines)
+
+
+def summary(a: Side, b: Side) -> str:
+    return (f"{a.artifact.name} ({a.points:.0f}/100) and {b.artifact.name} ({b.points:.0f}/100) "
+            "side by side: scores with their evidence, capabilities aligned one to one, and a verdict.")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: Side
+    b: Side
+    rows: list[Row]
+    aligned: list[tuple[str, str, float]]  # (capability id of A, of B, cosine)
+    only_a: list[str]
+    only_b: list[str]
+    verdict: str
+    summary: str

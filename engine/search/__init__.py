@@ -1,0 +1,1 @@
+"""Search: query cleaning, filters, the searcher, the ranking cache and the match recorder."""

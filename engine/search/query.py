@@ -1,0 +1,41 @@
+"""Query validation and normalisation. Everything a user types passes through here first."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from matchgraph.engine.errors import InvalidQuery
+
+_SPACE = re.compile(r"\s+")
+
+
+def clean_query(text: str, min_chars: int = 2, max_chars: int = 500) -> str:
+    """Trim and fold white space; reject what cannot be a need written by a person.
+
+    Control characters (other than ordinary white space) are refused rather than silently
+    dropped, so a caller learns its input was mangled.
+    """
+    if not isinstance(text, str):
+        raise InvalidQuery("the query must be text")
+    if len(text) > max_chars * 4:
+        raise InvalidQuery(f"the query is {len(text)} characters long; at most {max_chars} are allowed")
+    for ch in text:
+        if unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn"} and not ch.isspace():
+            raise InvalidQuery(
+                f"the query contains a control or unassigned character (U+{ord(ch):04X}); "
+                "send plain text"
+            )
+    cleaned = _SPACE.sub(" ", text).strip()
+    if len(cleaned) < min_chars:
+        raise InvalidQuery(f"the query must have at least {min_chars} characters after trimming")
+    if len(cleaned) > max_chars:
+        raise InvalidQuery(
+            f"the query is {len(cleaned)} characters long; at most {max_chars} are allowed"
+        )
+    return cleaned
+
+
+def normalize_query(cleaned: str) -> str:
+    """The form used to count repeats of the same need: NFKC, case-folded, single spaces."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", cleaned).casefold()).strip()

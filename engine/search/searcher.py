@@ -1,0 +1,287 @@
+"""Hybrid search: dense + BM25 candidates, fused, filtered, grouped by artifact, explained.
+
+``search_many`` is the primitive (queries are embedded in one batch); ``search`` is
+``search_many([request])[0]``. Every answered search is handed to the match recorder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from matchgraph.engine.errors import InvalidQuery
+from matchgraph.engine.search.filters import Facets, SearchFilters
+from matchgraph.engine.search.page_cache import VersionedLRU
+from matchgraph.engine.search.query import clean_query, normalize_query
+from matchgraph.engine.search.recorder import MatchRecorder
+from matchgraph.engine.settings import Settings
+from matchgraph.engine.store.base import ArtifactRecord, MatchRow, SearchRecord, Store
+from matchgraph.index.embedding.embedder import Embedder
+from matchgraph.index.fusion import reciprocal_rank_fusion
+from matchgraph.index.lexical import QueryTerms
+from matchgraph.index.versions import IndexVersion
+
+MAX_LIMIT = 50
+MAX_OFFSET = 1000
+
+
+def hash_client(salt: str, client_id: str | None) -> str | None:
+    """A salted hash stands in for a client everywhere; the raw id is never stored."""
+    if not client_id:
+        return None
+    return hashlib.sha256(f"{salt}:{client_id}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str
+    filters: SearchFilters = SearchFilters()
+    limit: int = 10
+    offset: int = 0
+    source: str = "api"
+    client_id: str | None = None
+    record: bool = True
+
+
+@dataclass(frozen=True)
+class CapabilityMatch:
+    row_id: int
+    cap_id: str
+    key: str
+    name: str
+    description: str
+    score: float
+    rank: int
+    dense_score: float | None
+    lexical_score: float | None
+    matched_terms: list[str]
+
+
+@dataclass(frozen=True)
+class ArtifactHit:
+    rank: int
+    score: float
+    artifact: ArtifactRecord
+    matches: list[CapabilityMatch]
+
+
+@dataclass
+class SearchResult:
+    search_id: str
+    query: str
+    normalized_query: str
+    filters: SearchFilters
+    total: int
+    limit: int
+    offset: int
+    hits: list[ArtifactHit]
+    index_version: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    row_id: int
+    score: float
+    rank: int
+    dense: float | None = None
+    lexical: float | None = None
+
+
+# How many artifacts a search finds, and its page of them, each with its best capabilities.
+Ranked = tuple[int, tuple[tuple[int, tuple[_Candidate, ...]], ...]]
+
+
+class SearchEngine:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        embedder: Embedder,
+        version: Callable[[], tuple[IndexVersion, Facets]],
+        recorder: MatchRecorder | None,
+        max_limit: int,
+        pages: VersionedLRU[Ranked],
+    ):
+        """``pages`` keeps rankings between searches (see engine.page_cache): the service's
+        one cache, shared by every engine it makes."""
+        self.max_limit = max_limit
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._version = version
+        self.recorder = recorder
+        self.pages = pages  # (query, filters, offset, limit) -> the ranked page
+
+    def search(self, request: SearchRequest, vector: np.ndarray | None = None) -> SearchResult:
+        return self.search_many([request], None if vector is None else vector[None, :])[0]
+
+    def search_many(
+        self, requests: Sequence[SearchRequest], vectors: np.ndarray | None = None
+    ) -> list[SearchResult]:
+        """``vectors``, when given, are the queries' embeddings, already made (one row each)."""
+        s = self.settings
+        cleaned = [clean_query(r.query, s.query_min_chars, s.query_max_chars) for r in requests]
+        for r in requests:
+            if not 1 <= r.limit <= self.max_limit:
+                raise InvalidQuery(f"limit must be between 1 and {self.max_limit}")
+            if not 0 <= r.offset <= MAX_OFFSET:
+                raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}")
+        version, facets = self._version()  # one whole version for the whole request
+        t0 = time.perf_counter()
+        if vectors is None:
+            vectors = self.embedder.encode_queries(cleaned)
+        elif vectors.shape != (len(requests), self.embedder.dimension):
+            raise ValueError(f"{len(requests)} queries need vectors of shape "
+                             f"({len(requests)}, {self.embedder.dimension}), not {vectors.shape}")
+        embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(requests))
+        results = []
+        for request, query, vector in zip(requests, cleaned, vectors):
+            result = self._search_one(request, query, vector, version, facets)
+            result.timings_ms = {"embed": embed_ms, **result.timings_ms}
+            results.append(result)
+        return results
+
+    def _candidates(
+        self, query: str, vector: np.ndarray, depth: int, version: IndexVersion,
+        mask: np.ndarray | None, timings: dict[str, float],
+    ) -> list[_Candidate]:
+        s = self.settings
+        t = time.perf_counter()
+        dense_ids: list[int] = []
+        dense_scores: dict[int, float] = {}
+        if s.fusion != "lexical":
+            allowed = version.ids[mask] if mask is not None else None
+            scores, ids = version.dense.search(vector[None, :], depth, allowed)
+            for score, row_id in zip(scores[0], ids[0]):
+                if row_id >= 0:
+                    dense_ids.append(int(row_id))
+                    dense_scores[int(row_id)] = float(score)
+        timings["dense"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        lexical_ids: list[int] = []
+        lexical_scores: dict[int, float] = {}
+        if s.fusion != "dense":
+            scores, positions = version.lexical.search(query, depth, mask)
+            for score, pos in zip(scores, positions):
+                row_id = int(version.ids[pos])
+                lexical_ids.append(row_id)
+                lexical_scores[row_id] = float(score)
+        timings["lexical"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        weights = {
+            "rrf": (s.dense_weight, s.lexical_weight), "dense": (1.0, 0.0), "lexical": (0.0, 1.0)
+        }[s.fusion]
+        fused = reciprocal_rank_fusion([dense_ids, lexical_ids], weights, k=s.rrf_k)
+        timings["fuse"] = (time.perf_counter() - t) * 1000
+        return [
+            _Candidate(row_id, score, rank, dense_scores.get(row_id), lexical_scores.get(row_id))
+            for rank, (row_id, score) in enumerate(fused, start=1)
+        ]
+
+    def _rank(
+        self, request: SearchRequest, query: str, vector: np.ndarray,
+        version: IndexVersion, facets: Facets, timings: dict[str, float],
+    ) -> Ranked:
+        """How many artifacts the query finds, and the requested page of them, each with its
+        best capabilities, best first."""
+        s = self.settings
+        mask = None if request.filters.empty else facets.mask(
+            version.version, version.ids, request.filters
+        )
+        depth = max(s.candidates, (request.offset + request.limit) * 4)
+        candidates = self._candidates(query, vector, depth, version, mask, timings)
+        t = time.perf_counter()
+        groups: dict[int, list[_Candidate]] = {}
+        for cand in candidates:
+            artifact_id = facets.artifact_of(cand.row_id)
+            if artifact_id is not None:  # skip rows deleted since the index was built
+                groups.setdefault(artifact_id, []).append(cand)
+        ordered = list(groups.items())  # insertion order = best capability first
+        page = ordered[request.offset : request.offset + request.limit]
+        timings["group"] = (time.perf_counter() - t) * 1000
+        return len(ordered), tuple((aid, tuple(cands[: s.capabilities_per_hit])) for aid, cands in page)
+
+    def _search_one(
+        self, request: SearchRequest, query: str, vector: np.ndarray,
+        version: IndexVersion, facets: Facets,
+    ) -> SearchResult:
+        timings: dict[str, float] = {}
+        key = (query, request.filters, request.offset, request.limit)
+        # A ranking holds for one (index version, facets) pair; every pair the service serves
+        # comes with a Facets object of its own, a fallback to an older version included.
+        ranked = self.pages.get(facets, key)
+        if ranked is None:
+            ranked = self._rank(request, query, vector, version, facets, timings)
+            self.pages.put(facets, key, ranked)
+        total, shown = ranked
+
+        t = time.perf_counter()
+        artifacts = self.store.artifacts_by_row([aid for aid, _ in shown])
+        cap_records = self.store.capabilities_by_row(
+            [c.row_id for _, cs in shown for c in cs], with_counts=False
+        )
+        terms = QueryTerms(query)
+        hits: list[ArtifactHit] = []
+        for rank, (aid, cands) in enumerate(shown, start=request.offset + 1):
+            if aid not in artifacts:
+                continue
+            matches = [
+                CapabilityMatch(
+                    row_id=c.row_id,
+                    cap_id=rec.cap_id,
+                    key=rec.capability.key,
+                    name=rec.capability.name,
+                    description=rec.capability.description,
+                    score=round(c.score, 6),
+                    rank=c.rank,
+                    dense_score=c.dense,
+                    lexical_score=c.lexical,
+                    matched_terms=terms.found_in(rec.index_text),
+                )
+                for c in cands
+                if (rec := cap_records.get(c.row_id)) is not None
+            ]
+            hits.append(ArtifactHit(rank, round(cands[0].score, 6), artifacts[aid], matches))
+        timings["records"] = (time.perf_counter() - t) * 1000
+
+        result = SearchResult(
+            search_id=uuid.uuid4().hex,
+            query=query,
+            normalized_query=normalize_query(query),
+            filters=request.filters,
+            total=total,
+            limit=request.limit,
+            offset=request.offset,
+            hits=hits,
+            index_version=version.version,
+            timings_ms=timings,
+        )
+        if request.record and self.recorder is not None:
+            self.recorder.submit(self._record(result, request))
+        return result
+
+    def _record(self, result: SearchResult, request: SearchRequest) -> SearchRecord:
+        client_hash = hash_client(self.settings.client_salt, request.client_id)
+        return SearchRecord(
+            search_id=result.search_id,
+            query=result.query,
+            normalized_query=result.normalized_query,
+            created_at=datetime.now(UTC),
+            source=request.source,
+            client_hash=client_hash,
+            filters=result.filters.as_dict(),
+            result_count=len(result.hits),
+            index_version=result.index_version,
+            matches=tuple(
+                MatchRow(m.row_id, hit.artifact.row_id, m.rank, m.score, hit.rank)
+                for hit in result.hits
+                for m in hit.matches
+            ),
+        )

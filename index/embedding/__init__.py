@@ -1,0 +1,1 @@
+"""Sentence embeddings: the model backends and the query batcher."""

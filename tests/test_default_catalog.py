@@ -34,8 +34,10 @@ def test_seed_artifacts_are_there_with_their_facts() -> None:
     ministral = by_slug["ministral-3-8b-2512"]
     assert ministral.type.value == "model" and ministral.pricing.model.value == "paid"
     assert ministral.pricing.starting_price is not None
-    assert ministral.pricing.starting_price.amount == pytest.approx(1.5e-7)
-    assert ministral.pricing.starting_price.unit == "prompt token"
+    assert ministral.pricing.starting_price.amount == pytest.approx(0.15)
+    assert ministral.pricing.starting_price.unit == "1M input tokens"
+    kinds = {o.kind.value for o in ministral.pricing.offers}
+    assert {"open-weights", "api"} <= kinds  # open weights under Apache-2.0 and a paid API
     assert by_slug["flux-1-pro"].type.value == "model" and by_slug["flux-1-pro"].pricing.free_tier
     assert by_slug["invokeai"].type.value == "repo"
 

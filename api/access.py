@@ -26,9 +26,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from matchgraph.engine.access.keys import InvalidKey, authenticate
+from matchgraph.engine.access.keys import InvalidKey
 from matchgraph.engine.access.keys import Scope as KeyScope
-from matchgraph.engine.store.base import ApiKeyRow
+from matchgraph.engine.store.records import ApiKeyRow
 
 EXEMPT = ("/healthz", "/static")
 MAX_CLIENTS = 100_000
@@ -82,19 +82,20 @@ class TooLarge(Exception):
 
 
 class AccessControl:
-    def __init__(self, app: ASGIApp, engine_of: Callable[[], object]):
+    def __init__(self, app: ASGIApp, matchgraph_of: Callable[[], object]):
         self.app = app
-        self.engine_of = engine_of  # the Matchgraph is created at start-up, after this middleware
+        self.matchgraph_of = matchgraph_of  # the Matchgraph is created at start-up, after this middleware
         self.buckets = TokenBuckets()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        engine = self.engine_of()
-        settings = engine.settings  # type: ignore[attr-defined]
+        mg = self.matchgraph_of()
+        settings = mg.settings  # type: ignore[attr-defined]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        limit = settings.max_body_bytes
+        limits = settings.limits
+        limit = limits.max_body_bytes
         declared = headers.get("content-length", "")
         if limit and declared.isdigit() and int(declared) > limit:
             await _reply(send, 413, f"the request body is over {limit} bytes")
@@ -103,7 +104,7 @@ class AccessControl:
         key = presented_key(headers)
         if key is not None:
             try:
-                key_row = authenticate(engine.store, key)  # type: ignore[attr-defined]
+                key_row = mg.authenticate(key)  # type: ignore[attr-defined]
             except InvalidKey as exc:
                 await _reply(send, 401, str(exc), {"www-authenticate": "Bearer"})
                 return
@@ -111,12 +112,12 @@ class AccessControl:
         path: str = scope.get("path", "")
         if not path.startswith(EXEMPT):
             if key_row is not None:
-                client, per_minute = f"key:{key_row.key_id}", settings.key_rate_per_minute
+                client, per_minute = f"key:{key_row.key_id}", limits.key_rate_per_minute
             else:
                 peer = scope.get("client") or ("unknown", 0)
-                forwarded = headers.get("x-forwarded-for", "") if settings.trust_forwarded_for else ""
+                forwarded = headers.get("x-forwarded-for", "") if limits.trust_forwarded_for else ""
                 client = "ip:" + (forwarded.split(",")[0].strip() or str(peer[0]))
-                per_minute = settings.anon_rate_per_minute
+                per_minute = limits.anon_rate_per_minute
             wait = self.buckets.take(client, per_minute)
             if wait > 0:
                 await _reply(send, 429, f"rate limit of {per_minute} requests a minute reached",

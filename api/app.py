@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,29 +34,29 @@ _STATUS: dict[type[Exception], int] = {
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Matchgraph | None = None, prepare: bool = True,
-    reindex_every: float | None = None,
+    settings: Settings | None = None, *, mg: Matchgraph | None = None, prepare: bool = True,
 ) -> FastAPI:
     """Build the app. With ``prepare`` the first start ingests the bundled catalog and indexes it;
-    with ``reindex_every`` (seconds) the re-indexing job also runs in the background."""
+    with ``reindex_every`` set (seconds) the index job also runs in the background."""
     settings = settings or Settings()
+    reindex_every = settings.server.reindex_every
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = engine is None
-        app.state.engine = engine or Matchgraph(settings)
+        owned = mg is None
+        app.state.matchgraph = mg or Matchgraph(settings)
         if prepare:
-            app.state.engine.ensure_ready()
-        app.state.engine.warm_up()
+            app.state.matchgraph.ensure_ready()
+        app.state.matchgraph.warm_up()
         # What start-up loaded (model, catalog, index) lives as long as the process: take it out
         # of the collector's sight, or every full collection walks it (a 70 ms pause) mid-request.
         gc.collect()
         gc.freeze()
         reindexer = None
         if reindex_every:
-            from matchgraph.engine.jobs.index_job import PeriodicReindexer
+            from matchgraph.engine.jobs.index_job import PeriodicIndexJob
 
-            reindexer = PeriodicReindexer(app.state.engine, reindex_every)
+            reindexer = PeriodicIndexJob(app.state.matchgraph.reindex, reindex_every)
             reindexer.start()
         app.state.reindexer = reindexer
         try:
@@ -66,7 +65,7 @@ def create_app(
             if reindexer is not None:
                 reindexer.close()
             if owned:
-                app.state.engine.close()  # flushes every acknowledged match
+                app.state.matchgraph.close()  # flushes every acknowledged match
 
     app = FastAPI(
         title="matchgraph",
@@ -80,9 +79,9 @@ def create_app(
     # so the JSON handlers below keep answering the /v1 routes only.
     install_web_pages(app)
 
-    app.add_middleware(AccessControl, engine_of=lambda: app.state.engine)
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+    app.add_middleware(AccessControl, matchgraph_of=lambda: app.state.matchgraph)
+    if settings.server.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.server.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "X-Client-Id", "Content-Type"])
 
@@ -96,5 +95,4 @@ def create_app(
 
 def app_from_environment() -> FastAPI:
     """The app `matchgraph serve` runs in each worker process, configured from the environment."""
-    every = os.environ.get("MATCHGRAPH_SERVE_REINDEX_EVERY")
-    return create_app(Settings(), reindex_every=float(every) if every else None)
+    return create_app(Settings())

@@ -12,8 +12,8 @@ from matchgraph.engine.facade import Matchgraph
 # Both are async on purpose: FastAPI runs a plain `def` dependency in the thread pool, a
 # hand-off that costs more than the work these do.
 async def get_engine(request: Request) -> Matchgraph:
-    engine: Matchgraph = request.app.state.engine
-    return engine
+    mg: Matchgraph = request.app.state.matchgraph
+    return mg
 
 
 async def client_id(request: Request) -> str | None:
@@ -27,5 +27,5 @@ async def client_id(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-EngineDep = Annotated[Matchgraph, Depends(get_engine)]
+MatchgraphDep = Annotated[Matchgraph, Depends(get_engine)]
 ClientDep = Annotated[str | None, Depends(client_id)]

@@ -48,7 +48,8 @@ def pool_vectors() -> tuple[np.ndarray, np.ndarray]:
         for s in [*re.split(r"(?<=[.!?])\s+", c.description), *c.intents] if len(s.strip()) > 20
     })
     s = Settings()
-    embedder = load_embedder(s.model_path(), 16, s.embed_backend, s.model_cache_dir, s.max_tokens)
+    ix = s.index
+    embedder = load_embedder(ix.model_path(), 16, ix.embed_backend, ix.resolved_cache_dir(), ix.max_tokens)
     vectors = embedder.encode(texts, batch_size=64)
     rng = np.random.default_rng(1)
     order = rng.permutation(len(vectors))

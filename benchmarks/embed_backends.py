@@ -31,7 +31,7 @@ VARIANTS = ["torch:256", "onnx:256", "onnx-int8:256", "openvino:256", "openvino-
 
 def throughput(backend: str, max_tokens: int, texts: list[str]) -> float:
     s = Settings()
-    embedder = load_embedder(s.model_path(), 16, backend, s.model_cache_dir, max_tokens)
+    embedder = load_embedder(s.index.model_path(), 16, backend, s.index.resolved_cache_dir(), max_tokens)
     embedder.encode(texts[:8])  # warm up
     start = time.perf_counter()
     embedder.encode(texts, batch_size=64)

@@ -38,7 +38,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mg-reindex-") as tmp:
         settings = Settings(data_dir=Path(tmp), record_matches=False)
         with Matchgraph(settings, record=False) as mg:
-            mg.store.upsert_artifacts(artifacts)
+            mg.ingest_artifacts(artifacts)
             _ = mg.embedder
             t = time.perf_counter()
             full = mg.reindex()
@@ -57,7 +57,7 @@ def main() -> None:
                 if n_caps >= args.caps * args.change:
                     break
             t = time.perf_counter()
-            mg.store.upsert_artifacts(artifacts)
+            mg.ingest_artifacts(artifacts)
             ingest_s = time.perf_counter() - t
             t = time.perf_counter()
             inc = mg.reindex()

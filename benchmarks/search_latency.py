@@ -40,6 +40,7 @@ from matchgraph.engine.facade import Matchgraph  # noqa: E402
 from matchgraph.engine.search.searcher import SearchRequest  # noqa: E402
 from matchgraph.engine.settings import Settings  # noqa: E402
 from matchgraph.index.builder import publish_version  # noqa: E402
+from matchgraph.index.lock import JobLock  # noqa: E402
 
 STAGES = ("embed", "dense", "lexical", "fuse", "group", "records")
 
@@ -106,10 +107,11 @@ def main() -> None:
               f"{sum(len(a.capabilities) for a in catalog)} capabilities")
         settings = Settings(data_dir=Path(tmp) / "default", record_matches=False)
         with Matchgraph(settings, record=False) as mg:
-            mg.store.upsert_artifacts(catalog)
+            mg.ingest_artifacts(catalog)
             _ = mg.embedder
             t = time.perf_counter()
-            manifest = mg.build_index()
+            manifest = mg.index().manifest
+            assert manifest is not None
             took = time.perf_counter() - t
             print(f"  indexing: {manifest.count} capabilities in {took:.1f} s = "
                   f"{manifest.count / took:.0f} capabilities/s (embed + FAISS + BM25 + verify)")
@@ -124,9 +126,9 @@ def main() -> None:
         settings = Settings(data_dir=Path(tmp) / "big", record_matches=False)
         with Matchgraph(settings, record=False) as mg:
             t = time.perf_counter()
-            mg.store.upsert_artifacts(big)
+            mg.ingest_artifacts(big)
             print(f"  ingest: {len(big)} artifacts in {time.perf_counter() - t:.1f} s")
-            caps = mg.store.indexable_capabilities()
+            caps = mg.stores.catalog.indexable_capabilities()
             t = time.perf_counter()
             if args.embed == "real":
                 vectors = embedder.encode([c.text for c in caps], batch_size=64)
@@ -134,7 +136,11 @@ def main() -> None:
                 vectors = composed_vectors(mg, [c.cap_id for c in caps], parts)
             embed_s = time.perf_counter() - t
             t = time.perf_counter()
-            manifest = publish_version(mg.store, caps, vectors, embedder, settings, embedded=len(caps))
+            with JobLock(settings.index_root) as lock:  # what the index job holds while it builds
+                manifest = publish_version(lock, settings.index_root, caps, vectors,
+                                           mg.stores.catalog.catalog_hash(), embedder, settings.index,
+                                           embedded=len(caps))
+            mg.refresh()
             build_s = time.perf_counter() - t
             print(f"  vectors: {embed_s:.1f} s; index build ({manifest.dense_kind}) + BM25 + verify + "
                   f"publish: {build_s:.1f} s")

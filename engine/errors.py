@@ -1,13 +1,21 @@
 """Named errors with messages a user can act on. Routes and CLI commands map these to
-HTTP statuses and exit messages; nothing else should leak to users raw."""
+HTTP statuses and exit messages; nothing else should leak to users raw.
+
+The retrieval layer's errors (and the common base, ``MatchgraphError``) come from
+``matchgraph.index.errors`` and are named here too, so the layers above import every error
+from one place.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from matchgraph.index.errors import IndexMismatch, IndexNotReady, JobRunning, MatchgraphError, UnknownBackend
 
-class MatchgraphError(Exception):
-    """Base class for every error matchgraph raises on purpose."""
+__all__ = [
+    "FetchFailed", "IndexMismatch", "IndexNotReady", "InvalidFeedback", "InvalidManifest", "InvalidQuery",
+    "JobRunning", "ManifestProblem", "MatchgraphError", "NotFound", "UnknownBackend",
+]
 
 
 class NotFound(MatchgraphError):
@@ -16,22 +24,6 @@ class NotFound(MatchgraphError):
 
 class InvalidQuery(MatchgraphError):
     pass
-
-
-class IndexNotReady(MatchgraphError):
-    pass
-
-
-class IndexMismatch(MatchgraphError):
-    """The index on disk was built with another model or dimension than the settings ask for."""
-
-
-class UnknownBackend(MatchgraphError):
-    pass
-
-
-class JobRunning(MatchgraphError):
-    """Another index job holds the lock."""
 
 
 class InvalidFeedback(MatchgraphError):

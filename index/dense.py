@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import faiss
 import numpy as np
 
-from matchgraph.engine.errors import UnknownBackend
+from matchgraph.index.errors import UnknownBackend
 
 DENSE_BACKENDS = ("flat", "hnsw", "ivf")
 INDEX_FILE = "dense.faiss"

@@ -15,14 +15,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from matchgraph.engine.errors import JobRunning
+from matchgraph.index.errors import JobRunning
 
 logger = logging.getLogger(__name__)
 LOCK_FILE = "reindex.lock"
 
 
+def _since(holder: str) -> str:
+    """When the holder started, from its record; callers never see its process id or the
+    lock's path (the log does)."""
+    try:
+        started = json.loads(holder).get("started_at")
+    except (ValueError, AttributeError):
+        return ""
+    return f" (started {started})" if isinstance(started, str) else ""
+
+
 class JobLock:
     def __init__(self, root: Path, wait: bool = False):
+        self.root = root
         self.path = root / LOCK_FILE
         self.wait = wait
         self.stale: dict[str, object] | None = None  # the record a dead holder left behind
@@ -36,10 +47,8 @@ class JobLock:
         except BlockingIOError:
             holder = os.read(fd, 4096).decode(errors="replace").strip()
             os.close(fd)
-            raise JobRunning(
-                f"another index job holds {self.path} ({holder or 'no details'}); "
-                "wait for it to finish"
-            ) from None
+            logger.info("index job lock %s is held by %s", self.path, holder or "an unknown job")
+            raise JobRunning(f"another index job is running{_since(holder)}; wait for it to finish") from None
         left = os.read(fd, 4096).decode(errors="replace").strip()
         if left:  # we hold the lock, so whoever wrote this is gone without cleaning up
             try:
@@ -55,6 +64,10 @@ class JobLock:
         os.fsync(fd)
         self._fh = fd
         return self
+
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from matchgraph.engine.errors import IndexMismatch, IndexNotReady
 from matchgraph.index.dense import FaissIndex, load_dense
+from matchgraph.index.errors import IndexMismatch, IndexNotReady
 from matchgraph.index.faults import checkpoint
 from matchgraph.index.lexical import LexicalIndex
 

@@ -35,7 +35,7 @@ def indexed_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     state = tmp_path_factory.mktemp("indexed") / "state"
     with Matchgraph(Settings(data_dir=state), record=False) as mg:
         mg.ingest([FIXTURE_CATALOG])
-        mg.build_index()
+        mg.index()
     return state
 
 
@@ -56,8 +56,8 @@ def publish_a_second_vecstore(settings: Settings, work: Path, server: Matchgraph
     (extra / "vecstore-two.yaml").write_text(text)
     with Matchgraph(settings, record=False) as job:
         job.ingest([extra])
-        job.build_index()
-    server._checked_at = 0.0
+        job.index()
+    server.refresh()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from matchgraph.api.access import TokenBuckets
 from matchgraph.api.app import create_app
-from matchgraph.engine.access.keys import Scope, create_key
+from matchgraph.engine.access.keys import Scope
 from matchgraph.engine.settings import Settings
 from matchgraph.index.lock import JobLock
 
@@ -23,8 +23,8 @@ def client(indexed_settings: Settings) -> Iterator[TestClient]:
 
 
 def key(client: TestClient, *scopes: Scope) -> str:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    return create_key(engine.store, "test", list(scopes)).secret
+    engine = client.app.state.matchgraph  # type: ignore[attr-defined]
+    return engine.create_key("test", list(scopes)).secret
 
 
 MANIFEST = {"slug": "new-tool", "name": "New Tool", "type": "cli", "capabilities": [
@@ -100,14 +100,14 @@ def test_feedback_scope(client: TestClient) -> None:
 
 
 def test_anonymous_feedback_can_be_turned_off(indexed_settings: Settings) -> None:
-    with make_client(indexed_settings.model_copy(update={"anonymous_feedback": False})) as c:
+    with make_client(indexed_settings.changed(anonymous_feedback=False)) as c:
         sid = c.get("/v1/search", params={"q": "transcribe audio", "limit": 1}).json()["search_id"]
         r = c.post("/v1/feedback", json={"search_id": sid, "artifact": "speechy", "outcome": "helpful"})
         assert r.status_code == 401
 
 
 def test_rate_limits_per_address_and_per_key(indexed_settings: Settings) -> None:
-    settings = indexed_settings.model_copy(update={"anon_rate_per_minute": 5, "key_rate_per_minute": 8})
+    settings = indexed_settings.changed(anon_rate_per_minute=5, key_rate_per_minute=8)
     with make_client(settings) as c:
         codes = [c.get("/v1/search", params={"q": "speech"}).status_code for _ in range(7)]
         assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
@@ -130,7 +130,7 @@ def test_token_buckets_refill_over_time() -> None:
 
 
 def test_oversized_bodies_are_413(indexed_settings: Settings) -> None:
-    with make_client(indexed_settings.model_copy(update={"max_body_bytes": 200})) as c:
+    with make_client(indexed_settings.changed(max_body_bytes=200)) as c:
         r = c.post("/v1/resolve", json={"intent": "x" * 500})
         assert r.status_code == 413 and "200 bytes" in r.json()["detail"]
         assert c.post("/v1/resolve", json={"intent": "speech to text"}).status_code == 200
@@ -141,7 +141,7 @@ def test_cors_is_off_by_default_and_configurable(indexed_settings: Settings) -> 
     with make_client(indexed_settings) as c:
         r = c.options("/v1/search", headers=preflight)
         assert "access-control-allow-origin" not in r.headers
-    with make_client(indexed_settings.model_copy(update={"cors_origins": ["https://app.example.org"]})) as c:
+    with make_client(indexed_settings.changed(cors_origins=["https://app.example.org"])) as c:
         r = c.options("/v1/search", headers=preflight)
         assert r.headers["access-control-allow-origin"] == "https://app.example.org"
 

@@ -74,7 +74,7 @@ def test_artifacts_pagination_and_detail(client: TestClient) -> None:
 
 def test_times_matched_shows_up_in_the_api(client: TestClient) -> None:
     client.get("/v1/search", params={"q": "transcribe audio to text", "limit": 1})
-    client.app.state.engine.recorder.flush()  # type: ignore[attr-defined]
+    client.app.state.matchgraph.recorder.flush()  # type: ignore[attr-defined]
     cap = client.get("/v1/capabilities/speechy/transcription").json()
     assert cap["times_matched"] == 1 and cap["artifact"] == "speechy"
     assert client.get("/v1/artifacts/speechy").json()["times_matched"] == 1

@@ -15,7 +15,7 @@ def client(indexed_settings: Settings) -> Iterator[TestClient]:
         for i, q in enumerate(["transcribe audio to text", "speech recognition for calls",
                                "run an LLM locally", "vector database for RAG"]):
             c.get("/v1/search", params={"q": q, "limit": 3}, headers={"X-Client-Id": f"u{i}"})
-        c.app.state.engine.rank()  # type: ignore[attr-defined]
+        c.app.state.matchgraph.rank()  # type: ignore[attr-defined]
         yield c
 
 

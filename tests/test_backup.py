@@ -25,7 +25,7 @@ EXTRA = {"slug": "extra-tool", "name": "Extra Tool", "type": "cli", "capabilitie
 def test_backup_and_restore_round_trip_while_the_server_answers(
     indexed_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = indexed_settings.model_copy(update={"anon_rate_per_minute": 0})
+    settings = indexed_settings.changed(anon_rate_per_minute=0)
     errors: list[str] = []
     stop = threading.Event()
     with TestClient(create_app(settings)) as client:
@@ -40,13 +40,13 @@ def test_backup_and_restore_round_trip_while_the_server_answers(
             w.start()
         try:
             saved = backup(settings, tmp_path / "bk")
-            engine: Matchgraph = client.app.state.engine  # type: ignore[attr-defined]
-            engine.store.upsert_artifacts([Artifact.model_validate(EXTRA)])
+            engine: Matchgraph = client.app.state.matchgraph  # type: ignore[attr-defined]
+            engine.ingest_artifacts([Artifact.model_validate(EXTRA)])
             engine.reindex()
-            engine._checked_at = 0.0
+            engine.refresh()
             assert client.get("/v1/artifacts/extra-tool").status_code == 200
             restored = restore(settings, tmp_path / "bk")
-            engine._checked_at = 0.0
+            engine.refresh()
             assert client.get("/v1/artifacts/extra-tool").status_code == 404  # back to the backup
             # other threads may still be answering from the previous version while the
             # restored one loads; within a few polls every answer comes from the restored one
@@ -56,7 +56,7 @@ def test_backup_and_restore_round_trip_while_the_server_answers(
                 if served == saved.index_version:
                     break
                 time.sleep(0.1)
-            assert served == saved.index_version, engine.fallback_note
+            assert served == saved.index_version, engine.served.fallback_note
         finally:
             stop.set()
             for w in workers:
@@ -67,7 +67,7 @@ def test_backup_and_restore_round_trip_while_the_server_answers(
     other = Settings(data_dir=tmp_path / "elsewhere")
     restore(other, tmp_path / "bk")
     with Matchgraph(other, record=False) as mg:
-        assert mg.store.counts().artifacts == 5
+        assert mg.health().counts.artifacts == 5
         assert mg.health().index_version == saved.index_version
 
 

@@ -9,13 +9,13 @@ from hypothesis import strategies as st
 from matchgraph.engine.catalog.ingest import export_jsonl, ingest_artifacts, ingest_paths
 from matchgraph.engine.catalog.manifests import load_manifests
 from matchgraph.engine.catalog.models import Artifact, ArtifactType, Capability, PricingModel
-from matchgraph.engine.store.sqlite import SQLiteStore
+from matchgraph.engine.store import open_stores
 
 from .conftest import FIXTURE_CATALOG
 
 
 def test_reingest_is_idempotent_and_keeps_row_ids(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "db.sqlite")
+    store = open_stores("sqlite", tmp_path / "db.sqlite").catalog
     first = ingest_paths(store, [FIXTURE_CATALOG])
     ids_before = {c.cap_id: c.row_id for c in store.indexable_capabilities()}
     second = ingest_paths(store, [FIXTURE_CATALOG])
@@ -25,10 +25,10 @@ def test_reingest_is_idempotent_and_keeps_row_ids(tmp_path: Path) -> None:
 
 
 def test_changed_and_removed_capabilities(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "db.sqlite")
+    store = open_stores("sqlite", tmp_path / "db.sqlite").catalog
     ingest_paths(store, [FIXTURE_CATALOG])
     before = {c.cap_id: c for c in store.indexable_capabilities()}
-    vec = store.get_artifact("vecstore").artifact
+    vec = store.artifact("vecstore").artifact
     changed = vec.model_copy(deep=True)
     changed.capabilities[0].description += " Now with product quantisation."
     del changed.capabilities[2]  # hybrid-ranking disappears from the manifest
@@ -44,12 +44,12 @@ def test_changed_and_removed_capabilities(tmp_path: Path) -> None:
 
 
 def test_export_then_ingest_gives_the_same_catalog(tmp_path: Path) -> None:
-    a = SQLiteStore(tmp_path / "a.sqlite")
+    a = open_stores("sqlite", tmp_path / "a.sqlite").catalog
     ingest_paths(a, [FIXTURE_CATALOG])
     out = tmp_path / "export.jsonl"
     with out.open("w") as fh:
         assert export_jsonl(a, fh) == 5
-    b = SQLiteStore(tmp_path / "b.sqlite")
+    b = open_stores("sqlite", tmp_path / "b.sqlite").catalog
     ingest_paths(b, [out])
     assert list(a.iter_artifacts()) == list(b.iter_artifacts())
     assert a.catalog_hash() == b.catalog_hash()
@@ -78,7 +78,7 @@ artifact = st.builds(
 @given(st.lists(artifact, min_size=1, max_size=5, unique_by=lambda a: a.slug))
 def test_round_trip_property(tmp_path_factory, artifacts: list[Artifact]) -> None:  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("rt")
-    store = SQLiteStore(tmp / "db.sqlite")
+    store = open_stores("sqlite", tmp / "db.sqlite").catalog
     ingest_artifacts(store, artifacts)
     stored = {a.slug: a for a in store.iter_artifacts()}
     assert stored == {a.slug: a for a in artifacts}  # ingest -> read back is lossless

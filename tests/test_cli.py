@@ -92,7 +92,7 @@ def test_reindex_and_its_status(env: Path) -> None:
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("30", 30)])
 def test_durations(text: str, seconds: float) -> None:
-    from matchgraph.api.cli.main import parse_duration
+    from matchgraph.api.cli.common import parse_duration
 
     assert parse_duration(text) == seconds
 

@@ -90,7 +90,7 @@ def test_embeddings_merge_paraphrases_that_token_overlap_misses() -> None:
             "- **Scanning**: converts pictures of paper receipts into spreadsheet rows.\n"
             "- **Scheduling**: schedules social media posts for the whole week.\n")
     assert [c["name"] for c in decompose(text)] == ["Receipts", "Scanning", "Scheduling"]
-    embedder = load_embedder(Settings().model_path())
+    embedder = load_embedder(Settings().index.model_path())
     merged = decompose(text, embed=embedder.encode)
     assert [c["name"] for c in merged] == ["Receipts", "Scheduling"]
     assert decompose(text, embed=embedder.encode) == merged

@@ -20,7 +20,7 @@ TEXTS = [
 
 def embedder(backend: str) -> Embedder:
     s = Settings()
-    return load_embedder(s.model_path(), 16, backend, s.model_cache_dir)
+    return load_embedder(s.index.model_path(), 16, backend, s.index.resolved_cache_dir())
 
 
 @pytest.mark.parametrize(("backend", "min_cosine", "norm_atol"), [
@@ -48,7 +48,7 @@ def test_query_cache_returns_identical_vectors_in_any_batch() -> None:
 
 def test_unknown_backend_lists_valid_ones() -> None:
     with pytest.raises(UnknownBackend, match="torch, onnx, onnx-int8"):
-        Embedder(Settings().model_path(), backend="tensorrt")
+        Embedder(Settings().index.model_path(), backend="tensorrt")
 
 
 def test_a_folder_that_is_not_a_model_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from matchgraph.engine.catalog.ingest import ingest_paths
 from matchgraph.engine.errors import InvalidManifest
-from matchgraph.engine.store.sqlite import SQLiteStore
+from matchgraph.engine.store import open_stores
 
 from .conftest import FIXTURE_CATALOG
 
@@ -50,7 +50,7 @@ def test_ingest_never_crashes_and_never_writes_part_of_a_batch(
     tmp_path_factory, docs: list[object], junk: list[bytes], as_yaml: bool  # type: ignore[no-untyped-def]
 ) -> None:
     folder = tmp_path_factory.mktemp("fuzz")
-    store = SQLiteStore(folder / "db.sqlite")
+    store = open_stores("sqlite", folder / "db.sqlite").catalog
     before = store.catalog_hash()
     (folder / "in").mkdir()
     for i, doc in enumerate(docs):
@@ -67,9 +67,9 @@ def test_ingest_never_crashes_and_never_writes_part_of_a_batch(
         report = ingest_paths(store, [folder / "in"])
     except InvalidManifest as exc:
         assert exc.problems and all(p.file and p.record and p.field and p.reason for p in exc.problems)
-        assert store.catalog_hash() == before and store.counts().artifacts == 0  # nothing written
+        assert store.catalog_hash() == before and store.sizes()[0] == 0  # nothing written
     else:
-        assert report.rejected == [] and store.counts().artifacts >= 1
+        assert report.rejected == [] and store.sizes()[0] >= 1
     try:
         report = ingest_paths(store, [folder / "in"], skip_invalid=True)
     except InvalidManifest:  # pragma: no cover - skip_invalid never raises for bad records
@@ -81,7 +81,7 @@ def test_a_huge_manifest_field_is_rejected_with_its_name(tmp_path: Path) -> None
     doc = json.loads(json.dumps(good, default=str))
     doc["capabilities"][0]["description"] = "x" * 100_000
     (tmp_path / "big.json").write_text(json.dumps(doc))
-    store = SQLiteStore(tmp_path / "db.sqlite")
+    store = open_stores("sqlite", tmp_path / "db.sqlite").catalog
     try:
         ingest_paths(store, [tmp_path / "big.json"])
     except InvalidManifest as exc:

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from matchgraph.engine.evidence.graph import COMPLEMENT, SUBSTITUTE, build_graph, edge_kind
-from matchgraph.engine.store.base import MatchUnitRow
+from matchgraph.engine.store.records import MatchUnitRow
 
 
 def unit(client: str, query: str, *artifacts: int, day: str = "2026-11-01") -> list[MatchUnitRow]:

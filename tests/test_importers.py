@@ -26,9 +26,8 @@ from matchgraph.engine.catalog.importers.openrouter import import_openrouter
 from matchgraph.engine.catalog.manifests import RawRecord, validate_records
 from matchgraph.engine.catalog.models import Artifact
 from matchgraph.engine.errors import FetchFailed, InvalidManifest
-from matchgraph.engine.settings import Settings
-from matchgraph.engine.store import open_store
-from matchgraph.engine.store.base import Store
+from matchgraph.engine.store import open_stores
+from matchgraph.engine.store.contracts import CatalogStore
 
 from .conftest import FIXTURES, SHARED_DATA, needs_shared
 
@@ -49,10 +48,10 @@ def valid(manifests: list[Any]) -> dict[str, Artifact]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = open_store(Settings(data_dir=tmp_path / "state"))
-    yield s
-    s.close()
+def store(tmp_path: Path) -> Iterator[CatalogStore]:
+    stores = open_stores("sqlite", tmp_path / "state" / "matchgraph.db")
+    yield stores.catalog
+    stores.close()
 
 
 # -- OpenRouter --------------------------------------------------------------------------
@@ -216,11 +215,11 @@ def test_github_fixture() -> None:
     assert [m["slug"] for m in import_github(one)] == ["example-org-sqlbridge-mcp"]
 
 
-def test_unfragile_fixture_maps_fields(store: Store) -> None:
+def test_unfragile_fixture_maps_fields(store: CatalogStore) -> None:
     report = run_import("unfragile", fixture_text("unfragile.yml"), store)
     assert report.new == ["tidewater-transcribe"]
     assert report.rejected_records == 1 and report.rejected[0].field == "type"
-    art = store.get_artifact("tidewater-transcribe").artifact
+    art = store.artifact("tidewater-transcribe").artifact
     assert art.type.value == "api" and art.pricing.model.value == "usage-based"
     assert art.summary is not None and art.summary.startswith("Hosted speech-to-text API")
     batch = {c.key: c for c in art.capabilities}["batch-transcription"]
@@ -240,7 +239,7 @@ FIXTURE_FOR = {
 
 
 @pytest.mark.parametrize("source", sorted(FIXTURE_FOR))
-def test_importing_twice_changes_nothing(source: str, store: Store) -> None:
+def test_importing_twice_changes_nothing(source: str, store: CatalogStore) -> None:
     text = fixture_text(FIXTURE_FOR[source])
     first = run_import(source, text, store)
     assert first.new and not first.rejected
@@ -248,7 +247,7 @@ def test_importing_twice_changes_nothing(source: str, store: Store) -> None:
     assert second.new == [] and second.updated == [] and sorted(second.unchanged) == sorted(first.new)
 
 
-def test_a_malformed_entry_is_rejected_and_the_rest_imported(store: Store) -> None:
+def test_a_malformed_entry_is_rejected_and_the_rest_imported(store: CatalogStore) -> None:
     doc = json.loads(fixture_text("openrouter_models.json"))
     doc["data"][1]["pricing"]["prompt"] = "free!"
     report = run_import("openrouter", json.dumps(doc), store, origin="models.json")
@@ -259,16 +258,16 @@ def test_a_malformed_entry_is_rejected_and_the_rest_imported(store: Store) -> No
     assert "rejected" in report.summary() and "4 new" in report.summary()
 
 
-def test_strict_writes_nothing_when_an_entry_is_bad(store: Store) -> None:
+def test_strict_writes_nothing_when_an_entry_is_bad(store: CatalogStore) -> None:
     doc = json.loads(fixture_text("openrouter_models.json"))
     del doc["data"][0]["id"]
     with pytest.raises(InvalidManifest) as caught:
         run_import("openrouter", json.dumps(doc), store, skip_invalid=False)
     assert "slug" in str(caught.value)
-    assert store.counts().artifacts == 0
+    assert store.sizes()[0] == 0
 
 
-def test_unknown_source_lists_the_valid_ones(store: Store) -> None:
+def test_unknown_source_lists_the_valid_ones(store: CatalogStore) -> None:
     with pytest.raises(UnknownSource) as caught:
         run_import("npm", "{}", store)
     assert all(name in str(caught.value) for name in SOURCES)
@@ -324,13 +323,13 @@ def test_cli_errors(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(url: str) -> str:
         raise FetchFailed(f"{url}: the server answered HTTP 404 Not Found")
 
-    monkeypatch.setattr("matchgraph.api.cli.importing.fetch_text", refuse)
+    monkeypatch.setattr("matchgraph.engine.catalog.fetch.fetch_text", refuse)
     r = runner.invoke(app, ["import", "github", "--url", "https://api.example.org/repos"])
     assert r.exit_code == 1 and "404" in r.output
 
 
 def test_cli_import_from_a_url(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("matchgraph.api.cli.importing.fetch_text",
+    monkeypatch.setattr("matchgraph.engine.catalog.fetch.fetch_text",
                         lambda url: fixture_text("github_search.json"))
     r = runner.invoke(app, ["import", "github", "--url", "https://api.example.org/search"])
     assert r.exit_code == 0, r.output

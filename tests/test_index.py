@@ -158,29 +158,31 @@ def test_save_load_gives_the_same_top_k(engine: Matchgraph, indexed_settings: Se
 
 def test_rebuild_reuses_unchanged_vectors(indexed_settings: Settings) -> None:
     with Matchgraph(indexed_settings, record=False) as mg:
-        manifest = mg.build_index()
-    assert manifest.reused == 11 and manifest.embedded == 0
+        manifest = mg.index().manifest
+    assert manifest is not None and manifest.reused == 11 and manifest.embedded == 0
 
 
 def test_a_small_change_updates_the_hnsw_index_in_place(indexed_settings: Settings) -> None:
-    settings = indexed_settings.model_copy(update={"dense_backend": "hnsw"})
+    settings = indexed_settings.changed(dense_backend="hnsw")
     with Matchgraph(settings, record=False) as mg:
-        first = mg.build_index()  # flat before: a fresh HNSW build
-        assert first.dense_kind == "hnsw" and not first.dense_updated
-        artifact = mg.store.get_artifact("pg-reader-mcp").artifact
+        first = mg.index().manifest  # flat before: a fresh HNSW build
+        assert first is not None and first.dense_kind == "hnsw" and not first.dense_updated
+        artifact = mg.get_artifact("pg-reader-mcp").artifact
         artifact.capabilities[0].description += " It also explains slow query plans step by step."
-        mg.store.upsert_artifacts([artifact])
-        second = mg.build_index()
+        mg.ingest_artifacts([artifact])
+        second = mg.index().manifest
+        assert second is not None
         assert second.dense_updated and second.embedded == 1 and second.dense_retired == 1
         hits = mg.search(SearchRequest("explain slow query plans step by step", record=False)).hits
         assert hits[0].artifact.artifact.slug == "pg-reader-mcp"
-        third = mg.build_index()  # nothing changed: carried as it is
+        third = mg.index().manifest  # nothing changed: carried as it is
+        assert third is not None
         assert third.dense_updated and third.embedded == 0 and third.dense_retired == 1
 
 
 def test_damaged_current_version_falls_back_to_the_previous_one(indexed_settings: Settings) -> None:
     with Matchgraph(indexed_settings, record=False) as mg:
-        mg.build_index()  # now two versions exist
+        mg.index()  # now two versions exist
     root = indexed_settings.index_root
     good, newest = list_versions(root)[-2:]
     assert current_version(root) == newest

@@ -7,7 +7,7 @@ import pytest
 from matchgraph.engine.catalog.ingest import ingest_paths
 from matchgraph.engine.catalog.manifests import load_manifests
 from matchgraph.engine.errors import InvalidManifest
-from matchgraph.engine.store.sqlite import SQLiteStore
+from matchgraph.engine.store import open_stores
 
 from .conftest import FIXTURE_CATALOG, FIXTURES
 
@@ -70,23 +70,23 @@ def test_duplicate_slugs_and_capability_keys_are_rejected(tmp_path: Path) -> Non
 
 
 def test_one_invalid_record_rejects_the_whole_batch(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "db.sqlite")
+    store = open_stores("sqlite", tmp_path / "db.sqlite").catalog
     with pytest.raises(InvalidManifest) as info:
         ingest_paths(store, [FIXTURE_CATALOG, BAD / "wrong-type.yaml"])
     assert "nothing was written" in str(info.value)
     assert "wrong-type.yaml" in str(info.value)
-    assert store.counts().artifacts == 0
-    assert store.counts().capabilities == 0
+    assert store.sizes()[0] == 0
+    assert store.sizes()[1] == 0
 
 
 def test_skip_invalid_writes_the_valid_records_and_reports_the_rest(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "db.sqlite")
+    store = open_stores("sqlite", tmp_path / "db.sqlite").catalog
     report = ingest_paths(store, [FIXTURE_CATALOG, BAD], skip_invalid=True)
     assert len(report.new) == 6  # five fixtures + ok-one
     assert {p.file.rsplit("/", 1)[-1] for p in report.rejected} == {
         "wrong-type.yaml", "broken.yaml", "mixed.jsonl",
     }
-    assert store.counts().artifacts == 6
+    assert store.sizes()[0] == 6
 
 
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:

@@ -14,11 +14,11 @@ from matchgraph.engine.settings import Settings
 def test_every_search_records_a_search_row_and_its_matches(engine: Matchgraph) -> None:
     result = engine.search(SearchRequest("transcribe audio to text", client_id="alice", limit=3))
     assert engine.recorder is not None and engine.recorder.flush()
-    row = next(engine.store.db.query("SELECT * FROM searches WHERE id = ?", [result.search_id]))
+    row = next(engine.stores.database.db.query("SELECT * FROM searches WHERE id = ?", [result.search_id]))
     assert row["normalized_query"] == "transcribe audio to text"
     assert row["result_count"] == len(result.hits)
     assert row["client_hash"] and "alice" not in row["client_hash"]
-    matches = list(engine.store.db.query("SELECT * FROM matches WHERE search_id = ?",
+    matches = list(engine.stores.database.db.query("SELECT * FROM matches WHERE search_id = ?",
                                          [result.search_id]))
     assert len(matches) == sum(len(h.matches) for h in result.hits)
 
@@ -56,19 +56,19 @@ def test_a_thousand_repeats_move_the_count_by_one(engine: Matchgraph) -> None:
 def test_no_record_leaves_the_log_untouched(engine: Matchgraph) -> None:
     engine.search(SearchRequest("transcribe audio", record=False))
     assert engine.recorder is not None and engine.recorder.flush()
-    assert engine.store.counts().searches == 0
+    assert engine.health().counts.searches == 0
 
 
 def test_clean_shutdown_flushes_everything_acknowledged(indexed_settings: Settings) -> None:
-    slow = indexed_settings.model_copy(update={"writer_flush_seconds": 30.0,
-                                               "writer_batch_size": 10_000})
+    slow = indexed_settings.changed(writer_flush_seconds=30.0,
+                                               writer_batch_size=10_000)
     mg = Matchgraph(slow)
     ids = [mg.search(SearchRequest(f"audio transcription {i}", limit=2)).search_id
            for i in range(40)]
     assert mg.recorder is not None and mg.recorder.pending > 0  # still queued, not written
     mg.close()
     with Matchgraph(slow, record=False) as fresh:
-        stored = {r["id"] for r in fresh.store.db.query("SELECT id FROM searches")}
+        stored = {r["id"] for r in fresh.stores.database.db.query("SELECT id FROM searches")}
     assert stored == set(ids)
 
 
@@ -80,7 +80,7 @@ def test_the_match_writer_runs_at_a_lower_cpu_priority(indexed_settings: Setting
         stat = Path(f"/proc/self/task/{tid}/stat").read_text()
         return int(stat.rsplit(")", 1)[1].split()[16])  # field 19 of proc(5): nice
 
-    settings = indexed_settings.model_copy(update={"writer_nice": 7})
+    settings = indexed_settings.changed(writer_nice=7)
     with Matchgraph(settings) as mg:
         assert mg.recorder is not None
         mg.search(SearchRequest("transcribe audio to text"))

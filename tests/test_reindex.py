@@ -50,15 +50,15 @@ def test_incremental_reindex_embeds_only_what_changed(indexed_settings: Settings
         edit_catalog(catalog, 1)
         mg.ingest([catalog])
         report = mg.reindex()
-        runs = mg.store.reindex_runs()
+        runs = mg.index_runs()
     r = report.run
     assert (r.outcome, r.embedded, r.deleted, r.capabilities, r.reused) == ("ok", 1, 1, 10, 9)
-    assert [x.outcome for x in runs] == ["ok", "unchanged"]
+    assert [x.outcome for x in runs] == ["ok", "unchanged", "ok"]  # the last built the fixture's index
     assert report.rank is not None and report.rank.artifacts == 5
 
 
 def test_old_versions_are_pruned_but_never_the_current_one(indexed_settings: Settings) -> None:
-    settings = indexed_settings.model_copy(update={"keep_versions": 2})
+    settings = indexed_settings.changed(keep_versions=2)
     with Matchgraph(settings, record=False) as mg:
         for _ in range(4):
             mg.reindex(force=True)
@@ -74,11 +74,11 @@ def test_a_second_job_is_refused_while_one_runs(indexed_settings: Settings) -> N
 
 def test_a_stale_lock_is_cleared_with_a_message(indexed_settings: Settings) -> None:
     with Matchgraph(indexed_settings, record=False) as mg:
-        dead = mg.store.start_reindex_run()  # a run whose job died mid-way
+        dead = mg.stores.admin.start_reindex_run()  # a run whose job died mid-way
         lock = indexed_settings.index_root / LOCK_FILE
         lock.write_text(json.dumps({"pid": 999_999, "started_at": "2026-01-01T00:00:00+00:00"}))
         report = mg.reindex(force=True)
-        runs = {r.id: r for r in mg.store.reindex_runs()}
+        runs = {r.id: r for r in mg.index_runs()}
     assert report.stale_lock == {"pid": 999_999, "started_at": "2026-01-01T00:00:00+00:00"}
     assert runs[dead].outcome == "killed"
     assert runs[report.run.id].outcome == "ok" and "stale lock" in (runs[report.run.id].note or "")
@@ -103,7 +103,7 @@ def assert_served_version_is_whole(settings: Settings) -> str:
         version = load_version(versions_dir(root) / name, model_fingerprint=mg.embedder.fingerprint,
                                dimension=mg.embedder.dimension)
         result = mg.search(SearchRequest("vector database with filters", record=False))
-        assert mg.fallback_note is None
+        assert mg.served.fallback_note is None
     assert version.manifest.count == len(version.ids) > 0
     assert result.index_version == name and result.hits
     return name
@@ -115,7 +115,7 @@ def test_sigkill_at_every_point_leaves_a_whole_version_and_the_next_run_finishes
 ) -> None:
     assert len(POINTS) >= 10
     env = {**os.environ, "MATCHGRAPH_DATA_DIR": str(indexed_settings.data_dir),
-           "MATCHGRAPH_MODEL_CACHE_DIR": str(indexed_settings.model_cache_dir)}
+           "MATCHGRAPH_MODEL_CACHE_DIR": str(indexed_settings.index.resolved_cache_dir())}
     for n, point in enumerate(POINTS, start=2):
         edit_catalog(catalog, n)  # give the job something to embed
         with Matchgraph(indexed_settings, record=False) as mg:
@@ -143,7 +143,7 @@ def test_searches_during_reindexing_never_fail_and_come_from_one_version(
     errors: list[BaseException] = []
     answers: list[tuple[str, list[int]]] = []
     stop = threading.Event()
-    settings = indexed_settings.model_copy(update={"keep_versions": 1})  # old versions vanish
+    settings = indexed_settings.changed(keep_versions=1)  # old versions vanish
 
     def searcher(server: Matchgraph) -> None:
         queries = ["vector database", "transcribe audio", "run an llm locally", "edit a photo"]
@@ -171,7 +171,7 @@ def test_searches_during_reindexing_never_fail_and_come_from_one_version(
                 assert name is not None
                 folder = versions_dir(settings.index_root) / name
                 seen_versions[name] = {int(i) for i in load_version(folder).ids}
-                server._checked_at = 0.0
+                server.refresh()
         stop.set()
         for t in threads:
             t.join()
@@ -194,4 +194,4 @@ def test_a_missing_file_in_the_current_version_falls_back(indexed_settings: Sett
     (versions_dir(root) / str(newest) / "vectors.npy").unlink()
     with Matchgraph(indexed_settings, record=False) as mg:
         assert mg.search(SearchRequest("speech to text", record=False)).index_version == good
-        assert mg.fallback_note and str(newest) in mg.fallback_note
+        assert mg.served.fallback_note and str(newest) in mg.served.fallback_note

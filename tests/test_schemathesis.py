@@ -23,8 +23,8 @@ def api_schema(indexed_state: Path, tmp_path_factory: pytest.TempPathFactory) ->
     config = Settings(data_dir=state, anon_rate_per_minute=0, writer_flush_seconds=0.05)
     engine = Matchgraph(config)
     engine.rank()
-    app = create_app(config, engine=engine, prepare=False)
-    app.state.engine = engine  # schemathesis calls the app without running its lifespan
+    app = create_app(config, mg=engine, prepare=False)
+    app.state.matchgraph = engine  # schemathesis calls the app without running its lifespan
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
     engine.close()
 

@@ -90,7 +90,7 @@ def test_bad_queries_are_refused_with_a_reason(engine: Matchgraph, bad: str) -> 
 def test_query_syntax_is_just_text(engine: Matchgraph, odd: str) -> None:
     result = engine.search(SearchRequest(odd, record=False))
     assert result.total >= 0
-    assert engine.store.counts().artifacts == 5
+    assert engine.health().counts.artifacts == 5
 
 
 def test_limit_bounds(engine: Matchgraph) -> None:
@@ -109,34 +109,35 @@ def test_search_many_equals_single_searches(engine: Matchgraph) -> None:
         ]
 
 
-def test_a_query_embedded_soon_is_cached_for_its_search(engine: Matchgraph) -> None:
+def test_a_query_begun_is_cached_for_its_search(engine: Matchgraph) -> None:
     engine.embedder.clear_cache()
     q = "render a photo of a cat from a sentence"
     assert not engine.embedder.is_cached(q)
-    vector = engine.embed_query_soon(q).result(timeout=60)
+    pending = engine.begin_search(SearchRequest(q, record=False))
+    vector = pending.vector.result(timeout=60)
     assert engine.embedder.is_cached(q)
-    again = engine.embed_query_soon("  RENDER a photo of a cat   from a sentence ")  # same tokens
-    assert again.done() and np.array_equal(again.result(), vector)
-    cached = engine.search(SearchRequest(q, record=False))
+    again = engine.begin_search(SearchRequest("  RENDER a photo of a cat   from a sentence ", record=False))
+    assert again.query == "RENDER a photo of a cat from a sentence"  # cleaned once, here
+    assert again.vector.done() and np.array_equal(again.vector.result(), vector)  # same tokens
+    cached = engine.finish_search(pending)
     engine.embedder.clear_cache()
     fresh = engine.search(SearchRequest(q, record=False))
     assert [h.artifact.artifact.slug for h in cached.hits] == [h.artifact.artifact.slug for h in fresh.hits]
     with pytest.raises(InvalidQuery):
-        engine.embed_query_soon("a\x00b")
+        engine.begin_search(SearchRequest("a\x00b"))
 
 
-def test_a_search_given_its_vector_runs_no_model_and_answers_the_same(engine: Matchgraph) -> None:
+def test_a_search_finished_from_its_vector_runs_no_model_and_answers_the_same(engine: Matchgraph) -> None:
     q = "render a photo of a cat from a sentence"
-    vector = engine.embed_query_soon(q).result(timeout=60)
+    pending = engine.begin_search(SearchRequest(q, record=False))
+    pending.vector.result(timeout=60)
     engine.embedder.clear_cache()
-    given = engine.search(SearchRequest(q, record=False), vector)
-    assert not engine.embedder.is_cached(q)  # the model did not run for this search
+    given = engine.finish_search(pending)
+    assert not engine.embedder.is_cached(q)  # the model did not run again for this search
     embedded = engine.search(SearchRequest(q, record=False))
     assert [(h.artifact.artifact.slug, h.score) for h in given.hits] == [
         (h.artifact.artifact.slug, h.score) for h in embedded.hits
     ]
-    with pytest.raises(ValueError, match="shape"):
-        engine.search(SearchRequest(q, record=False), np.zeros(3, dtype=np.float32))
 
 
 def test_a_repeated_search_reuses_its_ranking_and_reads_its_records_fresh(

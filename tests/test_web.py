@@ -33,7 +33,7 @@ def _prepare(indexed_state: Path, folder: Path) -> Settings:
     settings = Settings(data_dir=state, writer_flush_seconds=0.05)
     with Matchgraph(settings, record=False) as mg:
         mg.ingest([HOSTILE])
-        mg.build_index()
+        mg.index()
     return settings
 
 
@@ -43,7 +43,7 @@ def client(indexed_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     with TestClient(create_app(settings)) as c:
         for i, q in enumerate(SEARCHES):
             c.get("/", params={"q": q}, headers={"X-Client-Id": f"web-{i}"})
-        c.app.state.engine.rank()  # type: ignore[attr-defined]
+        c.app.state.matchgraph.rank()  # type: ignore[attr-defined]
         yield c
 
 
@@ -128,10 +128,10 @@ def test_bad_search_is_a_422_page_with_the_reason(client: TestClient, params: di
 
 
 def test_web_searches_are_recorded_with_source_web(client: TestClient) -> None:
-    engine: Matchgraph = client.app.state.engine  # type: ignore[attr-defined]
+    engine: Matchgraph = client.app.state.matchgraph  # type: ignore[attr-defined]
     client.get("/", params={"q": "a very particular web query"})
     assert engine.recorder is not None and engine.recorder.flush()
-    sources = {row[0] for row in engine.store.db.execute(  # type: ignore[attr-defined]
+    sources = {row[0] for row in engine.stores.database.db.execute(  # type: ignore[attr-defined]
         "SELECT source FROM searches WHERE query = ?", ["a very particular web query"])}
     assert sources == {"web"}
 
@@ -191,7 +191,7 @@ def test_artifact_page_has_score_parts_capabilities_graph_and_timeline(client: T
 
 
 def test_timeline_counts_distinct_units_per_day(client: TestClient) -> None:
-    engine: Matchgraph = client.app.state.engine  # type: ignore[attr-defined]
+    engine: Matchgraph = client.app.state.matchgraph  # type: ignore[attr-defined]
     timeline = engine.timeline("speechy")
     assert timeline and all(n > 0 for _, n in timeline)
     assert [d for d, _ in timeline] == sorted(d for d, _ in timeline)

@@ -57,7 +57,7 @@ def server(indexed_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     for i, q in enumerate(SEARCHES):
         engine.search(SearchRequest(q, source="web", client_id=f"browser-{i}"))
     engine.rank()
-    app = create_app(settings, engine=engine, prepare=False)
+    app = create_app(settings, mg=engine, prepare=False)
     port = _free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, name="uvicorn", daemon=True)

@@ -8,12 +8,10 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from matchgraph.api.access import require_scope
-from matchgraph.api.deps import EngineDep
+from matchgraph.api.deps import MatchgraphDep
 from matchgraph.api.schemas.search import ErrorBody
-from matchgraph.engine.access.keys import Scope, create_key
-from matchgraph.engine.catalog.ingest import ingest_artifacts
-from matchgraph.engine.catalog.manifests import RawRecord, validate_records
-from matchgraph.engine.store.base import ApiKeyRow
+from matchgraph.engine.access.keys import Scope
+from matchgraph.engine.store.records import ApiKeyRow
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -39,15 +37,14 @@ class IngestOut(BaseModel):
 
 @router.post("/ingest", response_model=IngestOut, responses=ERRORS)
 def ingest(
-    engine: EngineDep,
+    mg: MatchgraphDep,
     _: Writer,
     manifests: Annotated[list[dict[str, Any]], Body(max_length=5000,
                                                    description="Artifact manifests (JSON objects).")],
     skip_invalid: Annotated[bool, Query(description="Write the valid ones, report the rest.")] = False,
 ) -> IngestOut:
     """Validate and write manifests in one transaction; index them with /v1/admin/reindex."""
-    batch = validate_records(RawRecord("request", f"item {i}", m) for i, m in enumerate(manifests))
-    report = ingest_artifacts(engine.store, batch.artifacts, batch.problems, skip_invalid)
+    report = mg.ingest_manifests(((f"item {i}", m) for i, m in enumerate(manifests)), skip_invalid)
     return IngestOut(
         new=report.new, updated=report.updated, unchanged=report.unchanged,
         capabilities_removed=report.capabilities_removed,
@@ -66,9 +63,9 @@ class ReindexOut(BaseModel):
 
 
 @router.post("/reindex", response_model=ReindexOut, responses={**ERRORS, 409: {"model": ErrorBody}})
-def reindex(engine: EngineDep, _: Writer) -> ReindexOut:
+def reindex(mg: MatchgraphDep, _: Writer) -> ReindexOut:
     """Run the re-indexing job now (409 while another one runs)."""
-    r = engine.reindex().run
+    r = mg.reindex().run
     return ReindexOut(run=r.id, outcome=r.outcome, version=r.version, capabilities=r.capabilities,
                       embedded=r.embedded, reused=r.reused, deleted=r.deleted)
 
@@ -93,16 +90,16 @@ class KeyOut(BaseModel):
 
 
 @router.post("/keys", response_model=KeyOut, responses=ERRORS, status_code=201)
-def create(engine: EngineDep, _: Admin, body: KeyRequest) -> KeyOut:
-    issued = create_key(engine.store, body.name, body.scopes)
+def create(mg: MatchgraphDep, _: Admin, body: KeyRequest) -> KeyOut:
+    issued = mg.create_key(body.name, body.scopes)
     return KeyOut.of(issued.row, issued.secret)
 
 
 @router.get("/keys", response_model=list[KeyOut], responses=ERRORS)
-def list_keys(engine: EngineDep, _: Admin) -> list[KeyOut]:
-    return [KeyOut.of(row) for row in engine.store.list_api_keys()]
+def list_keys(mg: MatchgraphDep, _: Admin) -> list[KeyOut]:
+    return [KeyOut.of(row) for row in mg.list_keys()]
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, responses={**ERRORS, 404: {"model": ErrorBody}})
-def revoke(engine: EngineDep, _: Admin, key_id: str) -> KeyOut:
-    return KeyOut.of(engine.store.revoke_api_key(key_id))
+def revoke(mg: MatchgraphDep, _: Admin, key_id: str) -> KeyOut:
+    return KeyOut.of(mg.revoke_key(key_id))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from matchgraph.api.deps import EngineDep
+from matchgraph.api.deps import MatchgraphDep
 from matchgraph.api.schemas.search import (
     ArtifactDetail,
     ArtifactPage,
@@ -18,11 +18,11 @@ router = APIRouter(prefix="/v1", tags=["catalog"])
 
 @router.get("/artifacts", response_model=ArtifactPage)
 def list_artifacts(
-    engine: EngineDep,
+    mg: MatchgraphDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ArtifactPage:
-    records, total = engine.list_artifacts(limit, offset)
+    records, total = mg.list_artifacts(limit, offset)
     return ArtifactPage(
         items=[ArtifactSummary.of(r) for r in records], total=total, limit=limit, offset=offset
     )
@@ -30,11 +30,11 @@ def list_artifacts(
 
 @router.get("/artifacts/{slug}", response_model=ArtifactDetail,
             responses={404: {"model": ErrorBody}})
-def get_artifact(engine: EngineDep, slug: str) -> ArtifactDetail:
-    return ArtifactDetail.of(engine.get_artifact(slug))
+def get_artifact(mg: MatchgraphDep, slug: str) -> ArtifactDetail:
+    return ArtifactDetail.of(mg.get_artifact(slug))
 
 
 @router.get("/capabilities/{cap_id:path}", response_model=CapabilityDetail,
             responses={404: {"model": ErrorBody}})
-def get_capability(engine: EngineDep, cap_id: str) -> CapabilityDetail:
-    return CapabilityDetail.of(engine.get_capability(cap_id))
+def get_capability(mg: MatchgraphDep, cap_id: str) -> CapabilityDetail:
+    return CapabilityDetail.of(mg.get_capability(cap_id))

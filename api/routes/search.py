@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from matchgraph.api.deps import ClientDep, EngineDep
+from matchgraph.api.deps import ClientDep, MatchgraphDep
 from matchgraph.api.schemas.search import ErrorBody, SearchPage
 from matchgraph.engine.catalog.models import ArtifactType, PricingModel
 from matchgraph.engine.search.filters import SearchFilters
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
     responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )
 async def search(
-    engine: EngineDep,
+    mg: MatchgraphDep,
     client: ClientDep,
     q: Annotated[str, Query(description="What you need, in plain words (2–500 characters).",
                             min_length=2, max_length=10_000)],
@@ -39,10 +39,10 @@ async def search(
     # Python, and handing it to the thread pool cost more than that (hand-offs, threads
     # contending for the GIL). Only the model step, which releases the GIL, runs elsewhere:
     # on the model thread, batched with the other searches waiting for it.
-    vector = engine.embed_query_soon(q)
-    if not vector.done():
-        await asyncio.wrap_future(vector)
-    page = SearchPage.of(engine.search(request, vector.result()))
+    pending = mg.begin_search(request)
+    if not pending.vector.done():
+        await asyncio.wrap_future(pending.vector)
+    page = SearchPage.of(mg.finish_search(pending))
     # pydantic writes the JSON in one pass (FastAPI would check the model again and json.dumps
     # a dict of it); the declared response_model still documents the shape.
     return Response(page.model_dump_json(), media_type="application/json")

@@ -10,7 +10,7 @@ from matchgraph.engine.catalog.models import ArtifactType, Capability
 from matchgraph.engine.recommend.compare import Comparison, Side
 from matchgraph.engine.recommend.resolve import Outcome, Resolution
 from matchgraph.engine.recommend.suggest import Suggestion
-from matchgraph.engine.store.base import ArtifactRecord, EdgeRow, ScoreRow
+from matchgraph.engine.store.records import ArtifactRecord, EdgeRow, ScoreRow
 
 
 class PartOut(BaseModel):
@@ -103,15 +103,15 @@ class ComparisonOut(BaseModel):
     suggested_searches: list[SuggestedSearch]
 
     @classmethod
-    def of(cls, c: Comparison, alternatives: list[AlternativeOut],
-           searches: list[tuple[str, int]]) -> ComparisonOut:
+    def of(cls, c: Comparison) -> ComparisonOut:
         return cls(
-            title=f"{c.a.artifact.name} vs {c.b.artifact.name}", summary=c.summary,
+            title=c.title, summary=c.summary,
             a=CompareSide.of(c.a), b=CompareSide.of(c.b),
             table=[TableRow(label=r.label, a=r.a, b=r.b) for r in c.rows],
             aligned=[AlignedPair(a=x, b=y, similarity=s) for x, y, s in c.aligned],
-            only_a=c.only_a, only_b=c.only_b, verdict=c.verdict, alternatives=alternatives,
-            suggested_searches=[SuggestedSearch(query=q, count=n) for q, n in searches],
+            only_a=c.only_a, only_b=c.only_b, verdict=c.verdict,
+            alternatives=[AlternativeOut.of(s, r) for s, r in c.alternatives],
+            suggested_searches=[SuggestedSearch(query=q, count=n) for q, n in c.suggested_searches],
         )
 
 

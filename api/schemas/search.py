@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from matchgraph.engine.catalog.models import Adoption, ArtifactType, Capability, Pricing, PricingModel
 from matchgraph.engine.search.searcher import ArtifactHit, SearchResult
-from matchgraph.engine.store.base import ArtifactRecord, CapabilityRecord
+from matchgraph.engine.store.records import ArtifactRecord, CapabilityRecord
 
 
 class ArtifactSummary(BaseModel):

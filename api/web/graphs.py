@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matchgraph.engine.facade import Matchgraph
-from matchgraph.engine.store.base import ArtifactRecord, EdgeRow
+from matchgraph.engine.store.records import ArtifactRecord, EdgeRow
 
 from . import svg
 from .views import ArtifactView
@@ -50,7 +50,7 @@ def neighbourhood(view: ArtifactView) -> svg.Picture:
     return svg.radial(focus, around, edges)
 
 
-def explore(engine: Matchgraph, seeds: Sequence[ArtifactRecord], focus: str | None = None) -> GraphView:
+def explore(mg: Matchgraph, seeds: Sequence[ArtifactRecord], focus: str | None = None) -> GraphView:
     """Seeds (search hits, or one artifact), their strongest neighbours, and every edge among them.
 
     With one focus artifact the walk goes two steps out, so there is something to explore.
@@ -62,7 +62,7 @@ def explore(engine: Matchgraph, seeds: Sequence[ArtifactRecord], focus: str | No
     for _ in range(2 if focus else 1):
         found: list[ArtifactRecord] = []
         for record in frontier:
-            _, neighbours = engine.neighbours(record.artifact.slug)
+            _, neighbours = mg.neighbours(record.artifact.slug)
             for edge, other in neighbours[:PER_NODE]:
                 if other.row_id not in records and len(records) < MAX_NODES:
                     records[other.row_id] = other
@@ -72,7 +72,7 @@ def explore(engine: Matchgraph, seeds: Sequence[ArtifactRecord], focus: str | No
                     edges[(edge.a, edge.b)] = _edge(edge)
         frontier = found
     for record in frontier:  # the outer ring's edges among nodes already drawn
-        for edge, other in engine.neighbours(record.artifact.slug)[1]:
+        for edge, other in mg.neighbours(record.artifact.slug)[1]:
             if other.row_id in records:
                 edges[(edge.a, edge.b)] = _edge(edge)
     nodes = [svg.Node(i, r.artifact.slug, r.artifact.name, roles[i]) for i, r in sorted(records.items())]

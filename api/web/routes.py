@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from matchgraph.api.deps import ClientDep, EngineDep
+from matchgraph.api.deps import ClientDep, MatchgraphDep
 from matchgraph.engine.errors import InvalidQuery, MatchgraphError, NotFound
 from matchgraph.engine.search.searcher import SearchRequest
 
@@ -40,7 +40,7 @@ def _search_context(form: SearchForm) -> dict[str, Any]:
 
 
 @router.get("/")
-def search_page(request: Request, engine: EngineDep, client: ClientDep) -> Response:
+def search_page(request: Request, mg: MatchgraphDep, client: ClientDep) -> Response:
     names = ("q", "type", "pricing", "free", "category", "page")
     params = {k: request.query_params.get(k, "") for k in names}
     try:
@@ -59,20 +59,20 @@ def search_page(request: Request, engine: EngineDep, client: ClientDep) -> Respo
     try:
         wanted = SearchRequest(form.q, form.filters(), PAGE_SIZE, (form.page - 1) * PAGE_SIZE,
                                source="web", client_id=client)
-        result = engine.search(wanted)
+        result = mg.search(wanted)
     except (FormError, InvalidQuery) as exc:
         return render(request, "search.html", meta, status=422, results=None, error=str(exc), **context)
     except MatchgraphError as exc:
         return error_page(request, status_of(exc), str(exc), form.q)
-    return render(request, "search.html", meta, results=run_search(engine, form, result), error=None,
+    return render(request, "search.html", meta, results=run_search(mg, form, result), error=None,
                   **context)
 
 
 @router.get("/artifacts/{slug}")
-def artifact_page(request: Request, engine: EngineDep, slug: str) -> Response:
+def artifact_page(request: Request, mg: MatchgraphDep, slug: str) -> Response:
     markdown = wants_markdown(request)
     try:
-        view = artifact_view(engine, slug)
+        view = artifact_view(mg, slug)
     except MatchgraphError as exc:
         return _failure(request, exc, markdown)
     if markdown:
@@ -87,58 +87,58 @@ def artifact_page(request: Request, engine: EngineDep, slug: str) -> Response:
 
 
 @router.get("/agent/artifacts/{slug}")
-def artifact_markdown_page(request: Request, engine: EngineDep, slug: str) -> Response:
+def artifact_markdown_page(request: Request, mg: MatchgraphDep, slug: str) -> Response:
     try:
-        return markdown_response(artifact_markdown(artifact_view(engine, slug), base_url(request)))
+        return markdown_response(artifact_markdown(artifact_view(mg, slug), base_url(request)))
     except MatchgraphError as exc:
         return _failure(request, exc, markdown=True)
 
 
 @router.get("/compare")
-def compare_form(request: Request, engine: EngineDep, a: str = "", b: str = "") -> Response:
+def compare_form(request: Request, mg: MatchgraphDep, a: str = "", b: str = "") -> Response:
     """The “compare with…” form: ``b`` may be a slug or a few words naming the other artifact."""
-    first = _existing(engine, a)
+    first = _existing(mg, a)
     if first is None:
         return error_page(request, 404, f"there is no artifact {a.strip()[:80]!r} to compare")
-    second = _existing(engine, b) or _best_match(engine, b, first)
+    second = _existing(mg, b) or _best_match(mg, b, first)
     if second is None:
         return error_page(request, 404, f"no artifact other than {first} matches “{b.strip()[:80]}”")
     return RedirectResponse(compare_path(first, second), status_code=303)
 
 
-def _existing(engine: EngineDep, slug: str) -> str | None:
+def _existing(mg: MatchgraphDep, slug: str) -> str | None:
     try:
-        return engine.get_artifact(slug.strip()).artifact.slug
+        return mg.get_artifact(slug.strip()).artifact.slug
     except MatchgraphError:
         return None
 
 
-def _best_match(engine: EngineDep, words: str, other_than: str) -> str | None:
+def _best_match(mg: MatchgraphDep, words: str, other_than: str) -> str | None:
     try:
-        hits = engine.search(SearchRequest(words, limit=3, record=False)).hits
+        hits = mg.search(SearchRequest(words, limit=3, record=False)).hits
     except MatchgraphError:
         return None
     return next((h.artifact.artifact.slug for h in hits if h.artifact.artifact.slug != other_than), None)
 
 
 @router.get("/compare/{pair}")
-def compare_page(request: Request, engine: EngineDep, pair: str) -> Response:
-    return _compare(request, engine, pair, wants_markdown(request))
+def compare_page(request: Request, mg: MatchgraphDep, pair: str) -> Response:
+    return _compare(request, mg, pair, wants_markdown(request))
 
 
 @router.get("/agent/compare/{pair}")
-def compare_markdown_page(request: Request, engine: EngineDep, pair: str) -> Response:
-    return _compare(request, engine, pair, markdown=True)
+def compare_markdown_page(request: Request, mg: MatchgraphDep, pair: str) -> Response:
+    return _compare(request, mg, pair, markdown=True)
 
 
-def _compare(request: Request, engine: EngineDep, pair: str, markdown: bool) -> Response:
-    sides = split_pair(engine, pair)
+def _compare(request: Request, mg: MatchgraphDep, pair: str, markdown: bool) -> Response:
+    sides = split_pair(mg, pair)
     if sides is None or sides[0] == sides[1]:
         reason = ("a comparison needs two different artifacts" if sides else
                   "a comparison address is /compare/A-vs-B, where A and B are artifact slugs")
         return _failure(request, NotFound(reason), markdown)
     try:
-        view = compare_view(engine, *sides)
+        view = compare_view(mg, *sides)
     except MatchgraphError as exc:
         return _failure(request, exc, markdown)
     if markdown:
@@ -151,7 +151,7 @@ def _compare(request: Request, engine: EngineDep, pair: str, markdown: bool) -> 
 
 
 @router.get("/graph")
-def graph_page(request: Request, engine: EngineDep, client: ClientDep, q: str = "",
+def graph_page(request: Request, mg: MatchgraphDep, client: ClientDep, q: str = "",
                artifact: str = "") -> Response:
     meta = Meta("Explore the match graph",
                 "Which AI artifacts searches return together: substitutes that do the same job and "
@@ -159,12 +159,12 @@ def graph_page(request: Request, engine: EngineDep, client: ClientDep, q: str = 
     view, focus, error = None, None, None
     try:
         if artifact:
-            focus = engine.get_artifact(artifact.strip())
-            view = graphs.explore(engine, [focus], focus=focus.artifact.slug)
+            focus = mg.get_artifact(artifact.strip())
+            view = graphs.explore(mg, [focus], focus=focus.artifact.slug)
         elif q.strip():
-            result = engine.search(SearchRequest(q, limit=GRAPH_HITS, source="web", client_id=client))
+            result = mg.search(SearchRequest(q, limit=GRAPH_HITS, source="web", client_id=client))
             seeds = [hit.artifact for hit in result.hits]
-            view = graphs.explore(engine, seeds) if seeds else None
+            view = graphs.explore(mg, seeds) if seeds else None
     except InvalidQuery as exc:
         error = str(exc)
     except MatchgraphError as exc:
@@ -174,8 +174,8 @@ def graph_page(request: Request, engine: EngineDep, client: ClientDep, q: str = 
 
 
 @router.get("/sitemap.xml")
-def sitemap(request: Request, engine: EngineDep) -> Response:
-    xml = seo.sitemap_xml(base_url(request), seo.sitemap_paths(engine))
+def sitemap(request: Request, mg: MatchgraphDep) -> Response:
+    xml = seo.sitemap_xml(base_url(request), seo.sitemap_paths(mg))
     return Response(xml, media_type="application/xml")
 
 

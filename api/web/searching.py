@@ -144,11 +144,11 @@ class Results:
     next_href: str | None
 
 
-def run_search(engine: Matchgraph, form: SearchForm, result: SearchResult) -> Results:
+def run_search(mg: Matchgraph, form: SearchForm, result: SearchResult) -> Results:
     hits = []
     for hit in result.hits:
         a = hit.artifact.artifact
-        score = engine.score(hit.artifact.row_id)
+        score = mg.score(hit.artifact.row_id)
         matches = [MatchView(highlight(m.name, m.matched_terms),
                              highlight(snippet(m.description), m.matched_terms), m.matched_terms)
                    for m in hit.matches]

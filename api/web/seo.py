@@ -28,25 +28,25 @@ _cache: dict[tuple[int, str, str | None], tuple[float, list[str]]] = {}
 _lock = threading.Lock()
 
 
-def sitemap_paths(engine: Matchgraph) -> list[str]:
-    version = engine.health().index_version
-    key = (id(engine), str(engine.settings.data_dir), version)
+def sitemap_paths(mg: Matchgraph) -> list[str]:
+    version = mg.health().index_version
+    key = (id(mg), str(mg.settings.data_dir), version)
     with _lock:
         hit = _cache.get(key)
         if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
-    paths = _build(engine)
+    paths = _build(mg)
     with _lock:
         _cache.clear()
         _cache[key] = (time.monotonic(), paths)
     return paths
 
 
-def _build(engine: Matchgraph) -> list[str]:
+def _build(mg: Matchgraph) -> list[str]:
     slugs: dict[int, str] = {}
     offset = 0
     while len(slugs) < MAX_URLS:
-        records, total = engine.list_artifacts(_PAGE, offset)
+        records, total = mg.list_artifacts(_PAGE, offset)
         slugs.update((r.row_id, r.artifact.slug) for r in records)
         offset += _PAGE
         if not records or offset >= total:
@@ -54,13 +54,13 @@ def _build(engine: Matchgraph) -> list[str]:
     paths = [f"/artifacts/{slug}" for slug in list(slugs.values())[:MAX_URLS]]
     pairs: set[tuple[str, str]] = set()
     try:
-        content = engine.content()
+        content = mg.content()
     except IndexNotReady:
         content = None
     for i, (row_id, slug) in enumerate(slugs.items()):
         if len(paths) + len(pairs) >= MAX_URLS:
             break
-        _, neighbours = engine.neighbours(slug)
+        _, neighbours = mg.neighbours(slug)
         others = [o.artifact.slug for _, o in neighbours[:PER_ARTIFACT]]
         if len(others) < PER_ARTIFACT and content is not None and i < SIMILARITY_FALLBACK_LIMIT:
             similar = sorted(content.similar_artifacts(row_id).items(), key=lambda kv: (-kv[1], kv[0]))

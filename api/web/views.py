@@ -12,7 +12,8 @@ from matchgraph.engine.errors import IndexNotReady, NotFound
 from matchgraph.engine.evidence.scores import LABELS, PARTS
 from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.recommend.compare import Row, format_price, pricing_label
-from matchgraph.engine.store.base import ArtifactRecord, ScoreRow
+from matchgraph.engine.recommend.suggest import Suggestion
+from matchgraph.engine.store.records import ArtifactRecord, ScoreRow
 
 NEIGHBOURS_SHOWN = 10
 
@@ -147,29 +148,33 @@ def facts_of(record: ArtifactRecord) -> tuple[list[tuple[str, str]], list[Link]]
     return facts, links
 
 
-def alternatives_for(engine: Matchgraph, slugs: list[str], limit: int = 5) -> list[AlternativeView]:
+def alternative_view(suggestion: Suggestion, record: ArtifactRecord) -> AlternativeView:
+    a = record.artifact
+    return AlternativeView(a.slug, a.name, a.type.value, suggestion.reason, suggestion.co_searches)
+
+
+def alternatives_for(mg: Matchgraph, slugs: list[str], limit: int = 5) -> list[AlternativeView]:
     """“Need something different?”; empty while no index is served yet."""
     try:
-        found = engine.alternatives(slugs, limit)
+        found = mg.alternatives(slugs, limit)
     except IndexNotReady:
         return []
-    return [AlternativeView(r.artifact.slug, r.artifact.name, r.artifact.type.value, s.reason,
-                            s.co_searches) for s, r in found]
+    return [alternative_view(s, r) for s, r in found]
 
 
-def artifact_view(engine: Matchgraph, slug: str) -> ArtifactView:
-    record, neighbours = engine.neighbours(slug)
+def artifact_view(mg: Matchgraph, slug: str) -> ArtifactView:
+    record, neighbours = mg.neighbours(slug)
     facts, links = facts_of(record)
-    row = engine.score(record.row_id)
+    row = mg.score(record.row_id)
     return ArtifactView(
         record=record, score=row.score if row else None, parts=parts_of(row),
         capabilities=capabilities_of(record), facts=facts, links=links,
-        alternatives=alternatives_for(engine, [slug]),
-        suggested=engine.suggested_searches([slug]),
+        alternatives=alternatives_for(mg, [slug]),
+        suggested=mg.suggested_searches([slug]),
         neighbours=[NeighbourView(other.row_id, other.artifact.slug, other.artifact.name, edge.kind,
                                   edge.co_searches, edge.jaccard)
                     for edge, other in neighbours[:NEIGHBOURS_SHOWN]],
-        timeline=engine.timeline(slug),
+        timeline=mg.timeline(slug),
     )
 
 
@@ -207,8 +212,8 @@ class CompareView:
         return compare_path(first, second)
 
 
-def compare_view(engine: Matchgraph, slug_a: str, slug_b: str) -> CompareView:
-    c = engine.compare(slug_a, slug_b)
+def compare_view(mg: Matchgraph, slug_a: str, slug_b: str) -> CompareView:
+    c = mg.compare(slug_a, slug_b)
     sides = []
     for side in (c.a, c.b):
         sides.append(SideView(side.artifact.slug, side.artifact.name, side.artifact.type.value,
@@ -222,19 +227,19 @@ def compare_view(engine: Matchgraph, slug_a: str, slug_b: str) -> CompareView:
         only_a=[caps[x] for x in c.only_a if x in caps],
         only_b=[caps[x] for x in c.only_b if x in caps],
         verdict=c.verdict,
-        alternatives=alternatives_for(engine, [slug_a, slug_b]),
-        suggested=engine.suggested_searches([slug_a, slug_b]),
+        alternatives=[alternative_view(s, r) for s, r in c.alternatives],
+        suggested=c.suggested_searches,
     )
 
 
-def split_pair(engine: Matchgraph, pair: str) -> tuple[str, str] | None:
+def split_pair(mg: Matchgraph, pair: str) -> tuple[str, str] | None:
     """``a-vs-b`` where slugs may contain "-" (even "-vs-"): the first split whose sides both exist."""
     known: dict[str, bool] = {}
 
     def exists(slug: str) -> bool:
         if slug not in known:
             try:
-                engine.get_artifact(slug)
+                mg.get_artifact(slug)
                 known[slug] = True
             except NotFound:
                 known[slug] = False

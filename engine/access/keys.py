@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from matchgraph.engine.errors import MatchgraphError, NotFound
-from matchgraph.engine.store.base import ApiKeyRow, Store
+from matchgraph.engine.store.contracts import AdminStore
+from matchgraph.engine.store.records import ApiKeyRow
 
 PREFIX = "mg"
 
@@ -41,7 +42,7 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(store: Store, name: str, scopes: list[Scope]) -> IssuedKey:
+def create_key(store: AdminStore, name: str, scopes: list[Scope]) -> IssuedKey:
     if not name.strip():
         raise MatchgraphError("a key needs a name (who or what uses it)")
     key_id = secrets.token_hex(4)
@@ -50,7 +51,7 @@ def create_key(store: Store, name: str, scopes: list[Scope]) -> IssuedKey:
     return IssuedKey(key_id, f"{PREFIX}_{key_id}_{secret}", row)
 
 
-def authenticate(store: Store, presented: str) -> ApiKeyRow:
+def authenticate(store: AdminStore, presented: str) -> ApiKeyRow:
     parts = presented.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
         raise InvalidKey("malformed API key; expected mg_<id>_<secret>")

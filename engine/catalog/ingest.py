@@ -11,12 +11,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from matchgraph.engine.catalog.manifests import load_manifests
+from matchgraph.engine.catalog.manifests import RawRecord, load_manifests, validate_records
 from matchgraph.engine.catalog.models import Artifact
 from matchgraph.engine.errors import InvalidManifest, ManifestProblem
-from matchgraph.engine.store.base import Store, UpsertReport
+from matchgraph.engine.store.contracts import CatalogStore
+from matchgraph.engine.store.records import UpsertReport
 
 
 @dataclass
@@ -33,7 +34,7 @@ class IngestReport(UpsertReport):
 
 
 def ingest_artifacts(
-    store: Store, artifacts: Iterable[Artifact], problems: list[ManifestProblem] | None = None,
+    store: CatalogStore, artifacts: Iterable[Artifact], problems: list[ManifestProblem] | None = None,
     skip_invalid: bool = False,
 ) -> IngestReport:
     problems = problems or []
@@ -49,12 +50,20 @@ def ingest_artifacts(
     )
 
 
-def ingest_paths(store: Store, paths: Iterable[Path], skip_invalid: bool = False) -> IngestReport:
+def ingest_paths(store: CatalogStore, paths: Iterable[Path], skip_invalid: bool = False) -> IngestReport:
     batch = load_manifests(paths)
     return ingest_artifacts(store, batch.artifacts, batch.problems, skip_invalid)
 
 
-def export_jsonl(store: Store, out: TextIO) -> int:
+def ingest_records(
+    store: CatalogStore, records: Iterable[tuple[str, Any]], skip_invalid: bool = False
+) -> IngestReport:
+    """Manifests already parsed (e.g. a request's JSON), each with a name for its problems."""
+    batch = validate_records(RawRecord("request", name, data) for name, data in records)
+    return ingest_artifacts(store, batch.artifacts, batch.problems, skip_invalid)
+
+
+def export_jsonl(store: CatalogStore, out: TextIO) -> int:
     """Write every artifact as one JSON line; returns how many were written."""
     n = 0
     for artifact in store.iter_artifacts():

@@ -92,7 +92,6 @@ def run_queries(
 ) -> dict[str, list[str]]:
     run: dict[str, list[str]] = {}
     items = list(queries.items())
-    mg.max_limit = DEPTH
     for start in range(0, len(items), batch):
         chunk = items[start : start + batch]
         requests = [SearchRequest(text, limit=DEPTH, record=False, source="eval") for _, text in chunk]
@@ -111,16 +110,16 @@ def evaluate_beir(
     }
     docs = read_jsonl(corpus)
     with tempfile.TemporaryDirectory(prefix="matchgraph-eval-", dir=state_dir) as tmp:
-        base = settings.model_copy(update={"data_dir": Path(tmp), "record_matches": False})
+        base = settings.changed(data_dir=Path(tmp), record_matches=False)
         artifacts = [doc_artifact(d) for d in docs]
         slug_to_doc = {a.slug: str(d["_id"]) for a, d in zip(artifacts, docs)}
         report: dict[str, Any] = {"documents": len(docs), "queries": len(query_text), "modes": {}}
         with Matchgraph(base, record=False) as mg:
-            mg.store.upsert_artifacts(artifacts)
-            report["index"] = mg.build_index(progress).version
+            mg.ingest_artifacts(artifacts)
+            report["index"] = mg.index(progress).run.version
         for mode in modes:
-            mode_settings = base.model_copy(update={"fusion": MODES[mode]})
-            with Matchgraph(mode_settings, record=False) as mg:
+            mode_settings = base.changed(fusion=MODES[mode])
+            with Matchgraph(mode_settings, record=False, max_limit=DEPTH) as mg:
                 run = run_queries(mg, query_text, slug_to_doc)
             report["modes"][mode] = score_run(run, judged)
     return report

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from matchgraph.engine.store.base import EdgeRow, MatchUnitRow
+from matchgraph.engine.store.records import EdgeRow, MatchUnitRow
 
 SUBSTITUTE = "substitute"
 COMPLEMENT = "complement"

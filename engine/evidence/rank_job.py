@@ -28,9 +28,11 @@ from matchgraph.engine.evidence.scores import (
     weighted_score,
     weights_for,
 )
-from matchgraph.engine.recommend.similarity import ContentSpace
-from matchgraph.engine.settings import Settings
-from matchgraph.engine.store.base import RankRun, ScoreRow, Store
+from matchgraph.engine.search.content import ContentSpace
+from matchgraph.engine.settings import RankingSettings
+from matchgraph.engine.store.contracts import Stores
+from matchgraph.engine.store.reading import RecordReader
+from matchgraph.engine.store.records import RankRun, ScoreRow
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9.+]*")
 
@@ -73,21 +75,23 @@ def mention_counts(artifacts: Mapping[int, Artifact]) -> dict[int, int]:
 
 
 def run_rank(
-    store: Store, content: ContentSpace, settings: Settings, as_of: date | None = None
+    stores: Stores, records: RecordReader, content: ContentSpace, settings: RankingSettings,
+    as_of: date | None = None,
 ) -> RankSummary:
     as_of = as_of or datetime.now(UTC).date()
-    records, _ = store.list_artifacts(limit=10**9, offset=0)
-    artifacts = {r.row_id: r.artifact for r in records}
-    matched = {r.row_id: r.times_matched for r in records}
+    catalog, matchlog, evidence = stores.catalog, stores.matchlog, stores.evidence
+    artifacts_now = records.all_artifacts()
+    artifacts = {r.row_id: r.artifact for r in artifacts_now}
+    matched = {r.row_id: r.times_matched for r in artifacts_now}
     types = {row_id: a.type.value for row_id, a in artifacts.items()}
 
     positive: Counter[int] = Counter()
     negative: Counter[int] = Counter()
-    for tally in store.feedback_tallies():
+    for tally in evidence.feedback_tallies():
         positive[tally.artifact_id] += tally.positive
         negative[tally.artifact_id] += tally.negative
 
-    graph = build_graph(store.match_units(settings.graph_top_k), content.similarity, types,
+    graph = build_graph(matchlog.match_units(settings.graph_top_k), content.similarity, types,
                         settings.substitute_similarity)
     complements: Counter[int] = Counter()
     for edge in graph.edges:
@@ -97,10 +101,10 @@ def run_rank(
     mentions = mention_counts(artifacts)
     refs = adoption_references(artifacts)
 
-    evidence = {a: matched.get(a, 0) + positive[a] for a in artifacts}
-    scale = math.log1p(max(evidence.values(), default=0))
+    support = {a: matched.get(a, 0) + positive[a] for a in artifacts}
+    scale = math.log1p(max(support.values(), default=0))
     by_type: dict[str, list[float]] = {}
-    for row_id, n in evidence.items():
+    for row_id, n in support.items():
         by_type.setdefault(types[row_id], []).append(math.log1p(n) / scale if scale else 0.0)
     priors = {t: sum(v) / len(v) for t, v in by_type.items()}
 
@@ -126,13 +130,13 @@ def run_rank(
             row_id, weighted_score(parts, weights), {p: parts[p].as_dict() for p in PARTS}
         )
 
-    searches, feedback = store.evidence_counts()
+    searches, feedback = matchlog.sizes()[0], evidence.feedback_count()
     run = RankRun(
         computed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         as_of=as_of.isoformat(),
         searches=searches,
         feedback=feedback,
-        catalog_hash=store.catalog_hash(),
+        catalog_hash=catalog.catalog_hash(),
         settings={
             "graph_top_k": settings.graph_top_k,
             "substitute_similarity": settings.substitute_similarity,
@@ -141,17 +145,18 @@ def run_rank(
             "match_prior_strength": settings.match_prior_strength,
         },
     )
-    run_id = store.save_rank_run(run, graph.edges, store.query_capability_counts(),
+    run_id = evidence.save_rank_run(run, graph.edges, matchlog.query_capability_counts(),
                                  list(scores.values()))
     return RankSummary(run_id, as_of, len(artifacts), len(graph.edges), graph.units, scores)
 
 
-def rank_is_stale(store: Store) -> bool:
-    """True when evidence or the catalog changed since the last run (or there was none)."""
-    last = store.last_rank_run()
+def rank_is_stale(stores: Stores, today: date | None = None) -> bool:
+    """True when evidence or the catalog changed since the last run, when it was scored as of
+    an earlier day (freshness decays daily), or when there was none."""
+    last = stores.evidence.last_rank_run()
     if last is None:
         return True
-    searches, feedback = store.evidence_counts()
-    return (searches, feedback) != (last.searches, last.feedback) or (
-        last.catalog_hash != store.catalog_hash()
-    )
+    today = today or datetime.now(UTC).date()
+    searches, feedback = stores.matchlog.sizes()[0], stores.evidence.feedback_count()
+    return ((searches, feedback) != (last.searches, last.feedback)
+            or last.catalog_hash != stores.catalog.catalog_hash() or last.as_of != today.isoformat())

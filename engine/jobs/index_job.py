@@ -1,32 +1,42 @@
-"""The re-indexing job: incremental, crash-safe, one at a time, recorded.
+"""The one index job: lock, build, verify, switch, rank, prune, and a record of every run.
+
+Every way of building an index goes through it: `matchgraph index` (always builds, waiting
+for a running job), `matchgraph reindex` and the API's re-index (build only when the catalog
+or the model changed; refused while another job runs), the server's first start and its
+periodic runs, and `eval`. So two builds never race on the versions directory, and pruning
+(which deletes half-written leftovers) only ever runs under the same lock as the builds.
 
 1. Take the job lock (a stale lock from a dead job is reported and cleared, and its
    unfinished run is marked ``killed``).
-2. If the catalog and model are what the current version was built from, stop there
-   (``unchanged``); otherwise embed only what changed, write a new version, verify it,
-   and switch ``CURRENT`` atomically (see ``index.builder`` and ``index.versions``).
-3. Recompute the match graph and scores.
+2. Unless forced, stop when the catalog and model are what the current version was built
+   from (``unchanged``); otherwise embed only what changed, write a new version, verify it
+   and switch ``CURRENT`` atomically (``matchgraph.index.builder``).
+3. Recompute the match graph and scores when they are stale or a version was published.
 4. Keep the newest ``keep_versions`` versions, delete older ones and half-written leftovers.
 
-Every run is a row in ``reindex_runs``; ``matchgraph reindex --status`` lists them.
-A kill at any point leaves the served version whole: nothing a reader can see changes
-before the atomic switch, and the switch itself is one rename.
+A kill at any point leaves the served version whole: nothing a reader can see changes before
+the atomic switch, and the switch itself is one rename.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from matchgraph.engine.errors import MatchgraphError
-from matchgraph.engine.evidence.rank_job import RankSummary
-from matchgraph.engine.facade import Matchgraph
-from matchgraph.engine.store.base import ReindexRun
-from matchgraph.index.builder import Progress
+from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale
+from matchgraph.engine.settings import IndexSettings
+from matchgraph.engine.store.contracts import Stores
+from matchgraph.engine.store.records import ReindexRun
+from matchgraph.index.builder import Progress, build_index
+from matchgraph.index.embedding.embedder import Embedder
 from matchgraph.index.faults import checkpoint
 from matchgraph.index.lock import JobLock
 from matchgraph.index.versions import (
+    VersionManifest,
     current_version,
     load_version,
     prune_versions,
@@ -38,76 +48,104 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ReindexReport:
+class IndexReport:
     run: ReindexRun
     stale_lock: dict[str, object] | None
     removed_versions: list[str]
     rank: RankSummary | None
+    manifest: VersionManifest | None = None  # of the version this run published, if it did
 
 
-def _current_ids(mg: Matchgraph) -> tuple[set[int], str | None, str | None]:
-    """Capability ids, catalog hash and model fingerprint of the current version, if any."""
-    root = mg.settings.index_root
-    name = current_version(root)
-    if name is None:
-        return set(), None, None
-    try:
-        version = load_version(versions_dir(root) / name)
-    except MatchgraphError:
-        return set(), None, None
-    return {int(i) for i in version.ids}, version.manifest.catalog_hash, version.manifest.model_fingerprint
+class IndexJob:
+    def __init__(
+        self,
+        stores: Stores,
+        settings: IndexSettings,
+        root: Path,
+        embedder: Callable[[], Embedder],
+        rank: Callable[[], RankSummary],
+        published: Callable[[], None],
+    ):
+        """``embedder`` gives the model (loaded on first use); ``rank`` recomputes the graph and
+        the scores over the version being served; ``published`` is told when a new version is
+        current, so this process serves it at once."""
+        self.stores = stores
+        self.settings = settings
+        self.root = root
+        self._embedder = embedder
+        self._rank = rank
+        self._published = published
 
-
-def run_reindex(mg: Matchgraph, progress: Progress | None = None, force: bool = False) -> ReindexReport:
-    store, settings = mg.store, mg.settings
-    checkpoint("job-started")
-    with JobLock(settings.index_root) as lock:
-        checkpoint("lock-taken")
-        if lock.stale is not None:
-            store.abandon_running_runs(f"its job died (stale lock {lock.stale})")
-        run = ReindexRun(id=store.start_reindex_run())
+    def _current(self) -> tuple[set[int], str | None, str | None]:
+        """Capability ids, catalog hash and model fingerprint of the current version, if any."""
+        name = current_version(self.root)
+        if name is None:
+            return set(), None, None
         try:
-            before, built_from, fingerprint = _current_ids(mg)
-            same = (built_from == store.catalog_hash() and fingerprint == mg.embedder.fingerprint)
-            if same and not force:
-                count = len(before)
-                run = replace(run, outcome="unchanged", version=current_version(settings.index_root),
-                              capabilities=count, embedded=0, reused=count, deleted=0)
-            else:
-                manifest = mg.build_index(progress)
-                after = {c.row_id for c in store.indexable_capabilities()}
-                run = replace(run, outcome="ok", version=manifest.version, capabilities=manifest.count,
-                              embedded=manifest.embedded, reused=manifest.reused,
-                              deleted=len(before - after))
-            checkpoint("before-rank")
-            ranked = mg.rank()
-            checkpoint("after-rank")
-            checkpoint("before-prune")
-            removed = prune_versions(settings.index_root, settings.keep_versions)
+            version = load_version(versions_dir(self.root) / name)
+        except MatchgraphError:
+            return set(), None, None
+        manifest = version.manifest
+        return {int(i) for i in version.ids}, manifest.catalog_hash, manifest.model_fingerprint
+
+    def run(
+        self, *, force: bool = False, wait: bool = False, progress: Progress | None = None
+    ) -> IndexReport:
+        """One run of the job. ``force`` builds even when nothing changed; ``wait`` waits for a
+        running job instead of failing with ``JobRunning``."""
+        admin, catalog = self.stores.admin, self.stores.catalog
+        checkpoint("job-started")
+        with JobLock(self.root, wait=wait) as lock:
+            checkpoint("lock-taken")
             if lock.stale is not None:
-                run = replace(run, note=f"cleared a stale lock left by {lock.stale}")
-            store.finish_reindex_run(run)
-        except BaseException as exc:
-            store.finish_reindex_run(replace(run, outcome="failed", note=f"{type(exc).__name__}: {exc}"))
-            raise
-    logger.info("reindex run %s: %s (%s)", run.id, run.outcome, run.version)
-    return ReindexReport(run, lock.stale, removed, ranked)
+                admin.abandon_running_runs(f"its job died (stale lock {lock.stale})")
+            run = ReindexRun(id=admin.start_reindex_run())
+            manifest = None
+            try:
+                before, built_from, fingerprint = self._current()
+                embedder = self._embedder()
+                catalog_hash = catalog.catalog_hash()
+                same = built_from == catalog_hash and fingerprint == embedder.fingerprint
+                if same and not force:
+                    count = len(before)
+                    run = replace(run, outcome="unchanged", version=current_version(self.root),
+                                  capabilities=count, embedded=0, reused=count, deleted=0)
+                else:
+                    docs = catalog.indexable_capabilities()
+                    manifest = build_index(lock, self.root, docs, catalog_hash, embedder, self.settings,
+                                           progress)
+                    self._published()
+                    after = {c.row_id for c in docs}
+                    run = replace(run, outcome="ok", version=manifest.version, capabilities=manifest.count,
+                                  embedded=manifest.embedded, reused=manifest.reused,
+                                  deleted=len(before - after))
+                checkpoint("before-rank")
+                ranked = self._rank() if run.outcome == "ok" or rank_is_stale(self.stores) else None
+                checkpoint("after-rank")
+                checkpoint("before-prune")
+                removed = prune_versions(self.root, self.settings.keep_versions)
+                if lock.stale is not None:
+                    run = replace(run, note=f"cleared a stale lock left by {lock.stale}")
+                admin.finish_reindex_run(run)
+            except BaseException as exc:
+                admin.finish_reindex_run(replace(run, outcome="failed", note=f"{type(exc).__name__}: {exc}"))
+                raise
+        logger.info("index job run %s: %s (%s)", run.id, run.outcome, run.version)
+        return IndexReport(run, lock.stale, removed, ranked, manifest)
+
+    def describe(self) -> str:
+        name = current_version(self.root)
+        if name is None:
+            return "no index version yet"
+        manifest = read_manifest(versions_dir(self.root) / name)
+        return f"{name}: {manifest.count} capabilities, {manifest.model}, {manifest.dense_kind}"
 
 
-def describe_version(mg: Matchgraph) -> str:
-    root = mg.settings.index_root
-    name = current_version(root)
-    if name is None:
-        return "no index version yet"
-    manifest = read_manifest(versions_dir(root) / name)
-    return f"{name}: {manifest.count} capabilities, {manifest.model}, {manifest.dense_kind}"
-
-
-class PeriodicReindexer:
+class PeriodicIndexJob:
     """Runs the job every ``interval`` seconds in a background thread (``serve --reindex-every``)."""
 
-    def __init__(self, mg: Matchgraph, interval: float):
-        self.mg = mg
+    def __init__(self, job: Callable[[], IndexReport], interval: float):
+        self.job = job
         self.interval = interval
         self.stop = threading.Event()
         self.runs = 0
@@ -119,7 +157,7 @@ class PeriodicReindexer:
     def _loop(self) -> None:
         while not self.stop.wait(self.interval):
             try:
-                report = run_reindex(self.mg)
+                report = self.job()
                 self.runs += 1
                 logger.info("periodic reindex: %s", report.run.outcome)
             except Exception:  # the server must outlive a failed job; the run row says why

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from matchgraph.engine.catalog.models import Artifact, Pricing, PricingModel, StartingPrice
 from matchgraph.engine.evidence.scores import LABELS, PARTS
-from matchgraph.engine.store.base import ArtifactRecord, ScoreRow
+from matchgraph.engine.recommend.suggest import Alternative
+from matchgraph.engine.store.records import ArtifactRecord, ScoreRow
 
 TIE_POINTS = 1.0
 CLOSE_POINTS = 3.0
@@ -159,6 +160,8 @@ def summary(a: Side, b: Side) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
+    """The whole "A vs B" page, built once here and rendered by the API, the CLI and the web."""
+
     a: Side
     b: Side
     rows: list[Row]
@@ -167,3 +170,9 @@ class Comparison:
     only_b: list[str]
     verdict: str
     summary: str
+    alternatives: list[Alternative]  # "Need something different?"
+    suggested_searches: list[tuple[str, int]]  # (query, distinct searches)
+
+    @property
+    def title(self) -> str:
+        return f"{self.a.artifact.name} vs {self.b.artifact.name}"

@@ -8,7 +8,8 @@ from enum import Enum
 
 from matchgraph.engine.errors import InvalidFeedback
 from matchgraph.engine.search.searcher import ArtifactHit, SearchResult
-from matchgraph.engine.store.base import FeedbackRecord, Store
+from matchgraph.engine.store.contracts import CatalogStore, EvidenceStore, MatchLog
+from matchgraph.engine.store.records import FeedbackRecord
 
 
 class Outcome(str, Enum):
@@ -55,12 +56,13 @@ def resolution(result: SearchResult) -> Resolution:
 
 
 def record_feedback(
-    store: Store, search_id: str, artifact_slug: str, capability: str | None, outcome: Outcome,
+    catalog: CatalogStore, matchlog: MatchLog, evidence: EvidenceStore, search_id: str,
+    artifact_slug: str, capability: str | None, outcome: Outcome,
     client: str | None,
 ) -> bool:
     """Validate and store feedback; True when it was new, False for a repeat from the client."""
-    returned = store.search_results(search_id)
-    record = store.get_artifact(artifact_slug)
+    returned = matchlog.search_results(search_id)
+    record = catalog.artifact(artifact_slug)
     if record.row_id not in returned:
         raise InvalidFeedback(
             f"artifact {artifact_slug!r} was not among the results of {search_id}; feedback is "
@@ -70,8 +72,8 @@ def record_feedback(
     if capability:
         key = capability.split("/", 1)[1] if "/" in capability else capability
         cap_id = f"{artifact_slug}/{key}"
-        capability_id = store.get_capability(cap_id).row_id
+        capability_id = catalog.capability(cap_id).row_id
         if capability_id not in returned[record.row_id]:
             raise InvalidFeedback(f"capability {cap_id!r} was not among the results of {search_id}")
-    return store.add_feedback(FeedbackRecord(search_id, record.row_id, capability_id, outcome.value,
+    return evidence.add_feedback(FeedbackRecord(search_id, record.row_id, capability_id, outcome.value,
                                              client, datetime.now(UTC)))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from matchgraph.engine.recommend.similarity import ContentSpace
-from matchgraph.engine.store.base import EdgeRow
+from matchgraph.engine.search.content import ContentSpace
+from matchgraph.engine.store.records import ArtifactRecord, EdgeRow
 
 CONTENT_WEIGHT = 0.7
 MMR_LAMBDA = 0.7
@@ -23,6 +23,9 @@ class Suggestion:
     co_searches: int
     shared: list[tuple[int, int, float]]  # (capability of the page artifact, of this one, cosine)
     reason: str
+
+
+Alternative = tuple[Suggestion, ArtifactRecord]
 
 
 def suggest(

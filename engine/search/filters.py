@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matchgraph.engine.catalog.models import ArtifactType, PricingModel
-from matchgraph.engine.store.base import CapabilityFacet
+from matchgraph.engine.store.records import CapabilityFacet
 
 
 @dataclass(frozen=True)

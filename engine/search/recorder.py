@@ -14,8 +14,10 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 
-from matchgraph.engine.store.base import SearchRecord, Store
+from matchgraph.engine.store.contracts import MatchLog
+from matchgraph.engine.store.records import SearchRecord
 
 logger = logging.getLogger(__name__)
 _STOP = object()
@@ -23,11 +25,13 @@ _STOP = object()
 
 class MatchRecorder:
     def __init__(
-        self, store: Store, batch_size: int = 500, flush_seconds: float = 0.5, nice: int = 0
+        self, matchlog: MatchLog, release: Callable[[], None], batch_size: int = 500,
+        flush_seconds: float = 0.5, nice: int = 0,
     ):
         """``nice`` lowers the writer thread's CPU priority by that much (Linux): a commit is
         a burst of CPU every ``flush_seconds`` that searches should not have to queue behind."""
-        self.store = store
+        self.matchlog = matchlog
+        self._release = release  # frees what the writer thread holds (its connection)
         self.nice = nice
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
@@ -107,13 +111,13 @@ class MatchRecorder:
                     if isinstance(item, SearchRecord):
                         batch.append(item)
             self._write(batch)
-        self.store.close()
+        self._release()
 
     def _write(self, batch: list[SearchRecord]) -> None:
         if not batch:
             return
         try:
-            self.store.record_searches(batch)
+            self.matchlog.record_searches(batch)
             ok, bad = len(batch), 0
         except Exception:  # a failed batch is logged, never allowed to kill the writer
             logger.exception("could not record %d searches", len(batch))

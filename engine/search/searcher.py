@@ -1,7 +1,8 @@
 """Hybrid search: dense + BM25 candidates, fused, filtered, grouped by artifact, explained.
 
 ``search_many`` is the primitive (queries are embedded in one batch); ``search`` is
-``search_many([request])[0]``. Every answered search is handed to the match recorder.
+``search_many([request])[0]``; a server uses ``begin`` and ``finish`` to wait for the model
+without holding a thread. Every answered search is handed to the match recorder.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,8 +22,10 @@ from matchgraph.engine.search.filters import Facets, SearchFilters
 from matchgraph.engine.search.page_cache import VersionedLRU
 from matchgraph.engine.search.query import clean_query, normalize_query
 from matchgraph.engine.search.recorder import MatchRecorder
-from matchgraph.engine.settings import Settings
-from matchgraph.engine.store.base import ArtifactRecord, MatchRow, SearchRecord, Store
+from matchgraph.engine.search.snapshot import Snapshot
+from matchgraph.engine.settings import SearchSettings
+from matchgraph.engine.store.reading import RecordReader
+from matchgraph.engine.store.records import ArtifactRecord, MatchRow, SearchRecord
 from matchgraph.index.embedding.embedder import Embedder
 from matchgraph.index.fusion import reciprocal_rank_fusion
 from matchgraph.index.lexical import QueryTerms
@@ -98,52 +102,73 @@ class _Candidate:
 Ranked = tuple[int, tuple[tuple[int, tuple[_Candidate, ...]], ...]]
 
 
-class SearchEngine:
+@dataclass(frozen=True)
+class PendingSearch:
+    """A search whose query is checked and whose vector is on its way (see ``Searcher.begin``)."""
+
+    request: SearchRequest
+    query: str  # cleaned
+    vector: Future[np.ndarray]
+
+
+class Searcher:
     def __init__(
         self,
-        settings: Settings,
-        store: Store,
-        embedder: Embedder,
-        version: Callable[[], tuple[IndexVersion, Facets]],
+        settings: SearchSettings,
+        records: RecordReader,
+        embedder: Callable[[], Embedder],
+        served: Callable[[], tuple[IndexVersion, Snapshot]],
         recorder: MatchRecorder | None,
-        max_limit: int,
         pages: VersionedLRU[Ranked],
+        client_salt: str,
+        max_limit: int = MAX_LIMIT,
     ):
-        """``pages`` keeps rankings between searches (see engine.page_cache): the service's
-        one cache, shared by every engine it makes."""
-        self.max_limit = max_limit
+        """``embedder`` gives the (lazily loaded) model; ``served`` the index version to answer
+        with and its snapshot; ``pages`` keeps rankings between searches (see
+        ``engine.search.page_cache``)."""
         self.settings = settings
-        self.store = store
-        self.embedder = embedder
-        self._version = version
+        self.records = records
+        self._embedder = embedder
+        self._served = served
         self.recorder = recorder
         self.pages = pages  # (query, filters, offset, limit) -> the ranked page
+        self.client_salt = client_salt
+        self.max_limit = max_limit
 
-    def search(self, request: SearchRequest, vector: np.ndarray | None = None) -> SearchResult:
-        return self.search_many([request], None if vector is None else vector[None, :])[0]
-
-    def search_many(
-        self, requests: Sequence[SearchRequest], vectors: np.ndarray | None = None
-    ) -> list[SearchResult]:
-        """``vectors``, when given, are the queries' embeddings, already made (one row each)."""
+    def _check(self, request: SearchRequest) -> str:
+        """The request's query, cleaned; ``InvalidQuery`` when it or its page cannot be served."""
         s = self.settings
-        cleaned = [clean_query(r.query, s.query_min_chars, s.query_max_chars) for r in requests]
-        for r in requests:
-            if not 1 <= r.limit <= self.max_limit:
-                raise InvalidQuery(f"limit must be between 1 and {self.max_limit}")
-            if not 0 <= r.offset <= MAX_OFFSET:
-                raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}")
-        version, facets = self._version()  # one whole version for the whole request
+        if not 1 <= request.limit <= self.max_limit:
+            raise InvalidQuery(f"limit must be between 1 and {self.max_limit}")
+        if not 0 <= request.offset <= MAX_OFFSET:
+            raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}")
+        return clean_query(request.query, s.query_min_chars, s.query_max_chars)
+
+    def begin(self, request: SearchRequest) -> PendingSearch:
+        """Check the request and start on its vector: at once when cached, else on the model
+        thread (``Embedder.embed_soon``), so a server can wait for the one slow step without
+        holding a thread and run the rest (``finish``) where it likes."""
+        query = self._check(request)
+        return PendingSearch(request, query, self._embedder().embed_soon(query))
+
+    def finish(self, pending: PendingSearch) -> SearchResult:
+        version, snapshot = self._served()
+        return self._search_one(pending.request, pending.query, pending.vector.result(), version,
+                                snapshot.facets)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        return self.search_many([request])[0]
+
+    def search_many(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
+        """Several searches, their queries embedded in one batch."""
+        cleaned = [self._check(r) for r in requests]
+        version, snapshot = self._served()  # one whole version for the whole request
         t0 = time.perf_counter()
-        if vectors is None:
-            vectors = self.embedder.encode_queries(cleaned)
-        elif vectors.shape != (len(requests), self.embedder.dimension):
-            raise ValueError(f"{len(requests)} queries need vectors of shape "
-                             f"({len(requests)}, {self.embedder.dimension}), not {vectors.shape}")
+        vectors = self._embedder().encode_queries(cleaned)
         embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(requests))
         results = []
         for request, query, vector in zip(requests, cleaned, vectors):
-            result = self._search_one(request, query, vector, version, facets)
+            result = self._search_one(request, query, vector, version, snapshot.facets)
             result.timings_ms = {"embed": embed_ms, **result.timings_ms}
             results.append(result)
         return results
@@ -223,8 +248,8 @@ class SearchEngine:
         total, shown = ranked
 
         t = time.perf_counter()
-        artifacts = self.store.artifacts_by_row([aid for aid, _ in shown])
-        cap_records = self.store.capabilities_by_row(
+        artifacts = self.records.artifacts_by_row([aid for aid, _ in shown])
+        cap_records = self.records.capabilities_by_row(
             [c.row_id for _, cs in shown for c in cs], with_counts=False
         )
         terms = QueryTerms(query)
@@ -268,7 +293,7 @@ class SearchEngine:
         return result
 
     def _record(self, result: SearchResult, request: SearchRequest) -> SearchRecord:
-        client_hash = hash_client(self.settings.client_salt, request.client_id)
+        client_hash = hash_client(self.client_salt, request.client_id)
         return SearchRecord(
             search_id=result.search_id,
             query=result.query,

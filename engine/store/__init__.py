@@ -1,20 +1,22 @@
-"""Catalog stores, chosen by name (`MATCHGRAPH_STORE_BACKEND`)."""
+"""Stores by concern (catalog, match log, evidence, admin), one backend chosen by name."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from matchgraph.engine.errors import UnknownBackend
-from matchgraph.engine.settings import Settings
-from matchgraph.engine.store.base import Store
-from matchgraph.engine.store.sqlite import SQLiteStore
+from matchgraph.engine.store.contracts import Stores
 
 BACKENDS = ("sqlite",)
 
 
-def open_store(settings: Settings, backend: str | None = None) -> Store:
-    name = backend or settings.store_backend
-    if name == "sqlite":
-        return SQLiteStore(settings.db_path)
-    raise UnknownBackend(f"unknown store backend {name!r}; valid: {', '.join(BACKENDS)}")
+def open_stores(backend: str, db_path: Path) -> Stores:
+    """The four stores of ``backend`` (``MATCHGRAPH_STORE_BACKEND``)."""
+    if backend == "sqlite":
+        from matchgraph.engine.store.sqlite import open_sqlite
+
+        return open_sqlite(db_path)
+    raise UnknownBackend(f"unknown store backend {backend!r}; valid: {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "Store", "open_store"]
+__all__ = ["BACKENDS", "Stores", "open_stores"]

@@ -1,15 +1,9 @@
-"""The store contract: what search, recording, the API and the CLI need from a catalog store.
-
-SQLite implements it today; a PostgreSQL backend implements the same Protocol and is
-chosen by name in settings, so nothing above the store changes.
-"""
+"""The plain records the stores read and write (no behaviour, no database types)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from matchgraph.engine.catalog.models import Artifact, Capability
 
@@ -33,6 +27,25 @@ class CapabilityFacet:
     free_tier: bool
     categories: tuple[str, ...]
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    """An artifact as the catalog holds it. ``artifact`` may be shared with other readers:
+    do not mutate it."""
+
+    row_id: int
+    artifact: Artifact
+
+
+@dataclass(frozen=True)
+class StoredCapability:
+    row_id: int
+    cap_id: str
+    artifact_id: int
+    artifact_slug: str
+    capability: Capability
+    index_text: str
 
 
 @dataclass(frozen=True)
@@ -190,95 +203,3 @@ class ApiKeyRow:
     scopes: tuple[str, ...]
     created_at: str
     revoked_at: str | None = None
-
-
-class EvidenceStore(Protocol):
-    """Feedback, the match graph and scores (the graph + rank job's inputs and outputs)."""
-
-    def search_results(self, search_id: str) -> dict[int, set[int]]: ...
-
-    def add_feedback(self, record: FeedbackRecord) -> bool: ...
-
-    def feedback_tallies(self) -> list[FeedbackTally]: ...
-
-    def match_units(self, top_k: int) -> Iterator[MatchUnitRow]: ...
-
-    def query_capability_counts(self) -> list[QueryEdgeRow]: ...
-
-    def evidence_counts(self) -> tuple[int, int]: ...
-
-    def save_rank_run(
-        self, run: RankRun, edges: Sequence[EdgeRow], query_edges: Sequence[QueryEdgeRow],
-        scores: Sequence[ScoreRow],
-    ) -> int: ...
-
-    def last_rank_run(self) -> RankRun | None: ...
-
-    def scores_for(self, artifact_ids: Sequence[int]) -> dict[int, ScoreRow]: ...
-
-    def score_history(self, artifact_id: int, limit: int = 50) -> list[tuple[RankRun, ScoreRow]]: ...
-
-    def neighbours(self, artifact_id: int) -> list[EdgeRow]: ...
-
-    def all_edges(self) -> list[EdgeRow]: ...
-
-    def top_queries(self, artifact_ids: Sequence[int], limit: int = 5) -> list[tuple[str, int]]: ...
-
-    def match_timeline(self, artifact_id: int) -> list[tuple[str, int]]:
-        """(day, distinct units) on which searches returned the artifact, oldest first."""
-        ...
-
-
-class Store(EvidenceStore, Protocol):
-    def upsert_artifacts(self, artifacts: Sequence[Artifact]) -> UpsertReport:
-        """Insert or update artifacts by slug in one transaction (all or nothing)."""
-        ...
-
-    def get_artifact(self, slug: str) -> ArtifactRecord: ...
-
-    def list_artifacts(self, limit: int, offset: int) -> tuple[list[ArtifactRecord], int]: ...
-
-    def get_capability(self, cap_id: str) -> CapabilityRecord: ...
-
-    def capabilities_by_row(
-        self, row_ids: Sequence[int], *, with_counts: bool = True
-    ) -> dict[int, CapabilityRecord]:
-        """Capabilities by row id; without counts their times matched read 0 (a search page
-        shows artifacts' counts only, and skips that lookup)."""
-        ...
-
-    def artifacts_by_row(self, row_ids: Sequence[int]) -> dict[int, ArtifactRecord]: ...
-
-    def artifact_rows(self) -> dict[int, str]: ...
-
-    def indexable_capabilities(self) -> list[IndexableCapability]: ...
-
-    def capability_facets(self) -> list[CapabilityFacet]: ...
-
-    def iter_artifacts(self) -> Iterator[Artifact]: ...
-
-    def catalog_hash(self) -> str: ...
-
-    def record_searches(self, records: Sequence[SearchRecord]) -> None:
-        """Write searches and their matches in one transaction."""
-        ...
-
-    def add_api_key(self, key_id: str, name: str, secret_hash: str, scopes: list[str]) -> ApiKeyRow: ...
-
-    def get_api_key(self, key_id: str) -> ApiKeyRow: ...
-
-    def list_api_keys(self) -> list[ApiKeyRow]: ...
-
-    def revoke_api_key(self, key_id: str) -> ApiKeyRow: ...
-
-    def start_reindex_run(self) -> int: ...
-
-    def finish_reindex_run(self, run: ReindexRun) -> None: ...
-
-    def abandon_running_runs(self, note: str) -> int: ...
-
-    def reindex_runs(self, limit: int = 20) -> list[ReindexRun]: ...
-
-    def counts(self) -> StoreCounts: ...
-
-    def close(self) -> None: ...

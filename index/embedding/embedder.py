@@ -39,8 +39,8 @@ from typing import Protocol
 
 import numpy as np
 
-from matchgraph.engine.errors import UnknownBackend
 from matchgraph.index.embedding.query_batcher import QueryBatcher
+from matchgraph.index.errors import UnknownBackend
 
 logger = logging.getLogger(__name__)
 EMBED_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")

@@ -1,116 +1,38 @@
-"""The evidence half of the SQLite store: feedback, the match graph, scores and their history.
-
-Mixed into :class:`engine.store.sqlite.SQLiteStore`; it uses that class's per-thread
-connection and its all-or-nothing transactions.
-"""
+"""The SQLite evidence store: feedback, the match graph, scores and their history."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import sqlite_utils
 
-from matchgraph.engine.errors import NotFound
-from matchgraph.engine.store.base import (
+from matchgraph.engine.store.records import (
     EdgeRow,
     FeedbackRecord,
     FeedbackTally,
-    MatchUnitRow,
     QueryEdgeRow,
     RankRun,
     ScoreRow,
 )
-
-EVIDENCE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY,
-    search_id TEXT NOT NULL,
-    artifact_id INTEGER NOT NULL,
-    capability_id INTEGER NOT NULL DEFAULT 0,
-    outcome TEXT NOT NULL,
-    client_hash TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL,
-    UNIQUE (search_id, artifact_id, capability_id, outcome, client_hash)
-);
-CREATE INDEX IF NOT EXISTS feedback_artifact ON feedback(artifact_id);
-CREATE TABLE IF NOT EXISTS graph_edges (
-    a INTEGER NOT NULL,
-    b INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    co_searches INTEGER NOT NULL,
-    jaccard REAL NOT NULL,
-    npmi REAL NOT NULL,
-    similarity REAL NOT NULL,
-    PRIMARY KEY (a, b)
-);
-CREATE INDEX IF NOT EXISTS graph_edges_b ON graph_edges(b);
-CREATE TABLE IF NOT EXISTS query_edges (
-    normalized_query TEXT NOT NULL,
-    capability_id INTEGER NOT NULL,
-    artifact_id INTEGER NOT NULL,
-    searches INTEGER NOT NULL,
-    units INTEGER NOT NULL,
-    PRIMARY KEY (normalized_query, capability_id)
-);
-CREATE INDEX IF NOT EXISTS query_edges_artifact ON query_edges(artifact_id);
-CREATE TABLE IF NOT EXISTS rank_runs (
-    id INTEGER PRIMARY KEY,
-    computed_at TEXT NOT NULL,
-    as_of TEXT NOT NULL,
-    searches INTEGER NOT NULL,
-    feedback INTEGER NOT NULL,
-    catalog_hash TEXT NOT NULL,
-    settings TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS scores (
-    artifact_id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL,
-    score REAL NOT NULL,
-    parts TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS score_history (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL,
-    artifact_id INTEGER NOT NULL,
-    score REAL NOT NULL,
-    parts TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS score_history_artifact ON score_history(artifact_id, run_id);
-"""
+from matchgraph.engine.store.sqlite.database import SQLiteDatabase
 
 POSITIVE = ("selected", "helpful", "succeeded")
 NEGATIVE = ("not_helpful", "failed")
 
 
-class EvidenceMixin:
-    if TYPE_CHECKING:  # provided by SQLiteStore
+class SQLiteEvidence:
+    def __init__(self, database: SQLiteDatabase):
+        self.database = database
 
-        @property
-        def db(self) -> sqlite_utils.Database:
-            raise NotImplementedError
-
-        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-            raise NotImplementedError
-
-    # -- searches and feedback ---------------------------------------------------------
-    def search_results(self, search_id: str) -> dict[int, set[int]]:
-        """Artifact row id -> capability row ids a recorded search returned."""
-        if self.db.execute("SELECT 1 FROM searches WHERE id = ?", [search_id]).fetchone() is None:
-            raise NotFound(f"no search or resolve with id {search_id!r}")
-        out: dict[int, set[int]] = {}
-        for artifact_id, capability_id in self.db.execute(
-            "SELECT artifact_id, capability_id FROM matches WHERE search_id = ?", [search_id]
-        ):
-            out.setdefault(int(artifact_id), set()).add(int(capability_id))
-        return out
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return self.database.db
 
     def add_feedback(self, record: FeedbackRecord) -> bool:
         """Store feedback; False when this client already said the same about the same hit."""
-        with self._transaction() as conn:
+        with self.database.transaction() as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO feedback (search_id, artifact_id, capability_id, outcome,"
                 " client_hash, created_at) VALUES (?,?,?,?,?,?)",
@@ -130,38 +52,15 @@ class EvidenceMixin:
         ).fetchall()
         return [FeedbackTally(int(a), int(c), int(p or 0), int(n or 0)) for a, c, p, n in rows]
 
-    # -- inputs of the graph job -------------------------------------------------------
-    def match_units(self, top_k: int) -> Iterator[MatchUnitRow]:
-        """(client, normalised query, day) units and the artifacts in their top ``top_k``."""
-        for client, query, day, artifact_id in self.db.execute(
-            "SELECT DISTINCT COALESCE(s.client_hash, ''), s.normalized_query, s.day, m.artifact_id"
-            " FROM matches m JOIN searches s ON s.id = m.search_id WHERE m.artifact_rank <= ?"
-            " ORDER BY 1, 2, 3",
-            [top_k],
-        ):
-            yield MatchUnitRow(client, query, day, int(artifact_id))
+    def feedback_count(self) -> int:
+        return self.database.count("feedback")
 
-    def query_capability_counts(self) -> list[QueryEdgeRow]:
-        rows = self.db.execute(
-            "SELECT s.normalized_query, m.capability_id, m.artifact_id, COUNT(*),"
-            " COUNT(DISTINCT COALESCE(s.client_hash, '') || char(31) || s.day)"
-            " FROM matches m JOIN searches s ON s.id = m.search_id"
-            " GROUP BY s.normalized_query, m.capability_id"
-        ).fetchall()
-        return [QueryEdgeRow(q, int(c), int(a), int(n), int(u)) for q, c, a, n, u in rows]
-
-    def evidence_counts(self) -> tuple[int, int]:
-        searches = self.db.execute("SELECT COUNT(*) FROM searches").fetchone()[0]
-        feedback = self.db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]
-        return int(searches), int(feedback)
-
-    # -- the graph + rank job's output -------------------------------------------------
     def save_rank_run(
         self, run: RankRun, edges: Sequence[EdgeRow], query_edges: Sequence[QueryEdgeRow],
         scores: Sequence[ScoreRow],
     ) -> int:
         """Replace the graph and current scores, append history: one transaction."""
-        with self._transaction() as conn:
+        with self.database.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO rank_runs (computed_at, as_of, searches, feedback, catalog_hash,"
                 " settings) VALUES (?,?,?,?,?,?)",
@@ -252,13 +151,3 @@ class EvidenceMixin:
             [*artifact_ids, limit],
         ).fetchall()
         return [(q, int(n)) for q, n in rows]
-
-    def match_timeline(self, artifact_id: int) -> list[tuple[str, int]]:
-        """Times matched per day: distinct (client, normalised query) units, oldest day first."""
-        rows = self.db.execute(
-            "SELECT s.day, COUNT(DISTINCT COALESCE(s.client_hash, '') || char(31) || s.normalized_query)"
-            " FROM matches m JOIN searches s ON s.id = m.search_id WHERE m.artifact_id = ?"
-            " GROUP BY s.day ORDER BY s.day",
-            [artifact_id],
-        ).fetchall()
-        return [(str(day), int(n)) for day, n in rows]

@@ -1,0 +1,88 @@
+"""Catalog commands: ingest manifests, export the catalog, import a public catalog document."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from matchgraph.api.cli.common import engine, err, fail, out, reported
+
+# The importers' names, written out so that `--help` need not import them (a test checks).
+SOURCE_NAMES = ("openrouter", "awesome-mcp", "awesome-agents", "huggingface", "github", "unfragile")
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders.")],
+    skip_invalid: Annotated[bool, typer.Option(help="Write the valid records, report the rest.")] = False,
+) -> None:
+    """Validate manifests and write them to the catalog in one transaction."""
+    with engine(record=False) as mg, reported():
+        report = mg.ingest(paths, skip_invalid=skip_invalid)
+    for problem in report.rejected:
+        err.print(f"rejected: {problem}", markup=False, highlight=False)
+    out.print(report.summary(), markup=False)
+
+
+def export(
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="JSONL file (default stdout).")] = None,
+) -> None:
+    """Write the whole catalog as JSONL manifests (ingest reads them back unchanged)."""
+    with engine(record=False) as mg, reported():
+        if output is None:
+            mg.export(sys.stdout)
+            return
+        with output.open("w", encoding="utf-8") as fh:
+            n = mg.export(fh)
+    err.print(f"exported {n} artifacts to {output}", markup=False)
+
+
+def _read(file: Path | None, url: str | None) -> tuple[str, str]:
+    """The document's text and where it came from."""
+    from matchgraph.engine.catalog.fetch import fetch_text
+
+    if (file is None) == (url is None):
+        raise typer.BadParameter("give exactly one of --file or --url")
+    if url is not None:
+        return fetch_text(url), url
+    assert file is not None
+    try:
+        return file.read_text(encoding="utf-8"), str(file)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"{file}: cannot be read: {exc}") from exc
+
+
+def import_command(
+    source: Annotated[str, typer.Argument(
+        metavar="SOURCE", help=f"One of: {', '.join(SOURCE_NAMES)}.")],
+    file: Annotated[Path | None, typer.Option("--file", help="Read the document from this file.")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Fetch the document from this URL.")] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid/--strict",
+                           help="Write the valid records and report the rest (default), "
+                           "or write nothing if any record is invalid.")
+    ] = True,
+) -> None:
+    """Import a real catalog (OpenRouter, awesome lists, Hugging Face, GitHub, unfragile.yml).
+
+    Exit codes: 0 done (rejects skipped and reported), 1 the document could not be read,
+    fetched or parsed (or the source is unknown), 2 ``--strict`` and some record was invalid,
+    so nothing was written."""
+    from matchgraph.engine.catalog.importers import get_source
+    from matchgraph.engine.errors import InvalidManifest
+
+    with reported():
+        get_source(source)
+        text, origin = _read(file, url)
+    with engine(record=False) as mg, reported():
+        try:
+            report = mg.import_document(source, text, skip_invalid, origin=origin)
+        except InvalidManifest as exc:
+            for problem in exc.problems:
+                err.print(f"rejected: {problem}", markup=False, highlight=False, soft_wrap=True)
+            raise fail(f"{len(exc.problems)} problem(s) with --strict; nothing was written", 2) from exc
+    out.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
+    for problem in report.rejected:
+        out.print(f"rejected: {problem}", markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,186 @@
+"""Jobs and operations: build the index, re-index (once, watching, or on a schedule inside the
+server), serve, back up and restore, evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from matchgraph.api.cli.common import engine, err, fail, out, parse_duration, reported
+
+if TYPE_CHECKING:
+    from matchgraph.engine.facade import Matchgraph
+    from matchgraph.engine.jobs.index_job import IndexReport
+
+
+def _bar(label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err)
+
+
+def _print_run(report: IndexReport) -> None:
+    if report.stale_lock is not None:
+        err.print(f"cleared a stale lock left by a job that died: {report.stale_lock}", markup=False)
+    r = report.run
+    out.print(f"run {r.id}: {r.outcome}, version {r.version}; {r.capabilities} capabilities, "
+              f"{r.embedded} embedded, {r.reused} reused, {r.deleted} deleted; "
+              f"{len(report.removed_versions)} old versions removed", markup=False)
+
+
+def index() -> None:
+    """Embed the catalog and publish a new index version (waits for a running index job)."""
+    with engine(record=False) as mg, _bar("embedding") as bar, reported():
+        task = bar.add_task("embed", total=None)
+        report = mg.index(lambda done, total: bar.update(task, completed=done, total=total))
+    _print_run(report)
+
+
+def reindex(
+    status: Annotated[bool, typer.Option("--status", help="Show the history of runs.")] = False,
+    watch: Annotated[list[Path] | None, typer.Option(
+        "--watch", help="Re-ingest these manifest files/folders and reindex whenever they change.")] = None,
+    interval: Annotated[str, typer.Option(help="How often --watch looks for changes.")] = "2s",
+    force: Annotated[bool, typer.Option(help="Build a new version even if nothing changed.")] = False,
+) -> None:
+    """Incremental, crash-safe re-indexing: embed what changed, switch atomically, re-rank."""
+    every = parse_duration(interval)
+    with engine(record=False) as mg:
+        if status:
+            with reported():
+                out.print(f"current: {mg.describe_index()}", markup=False)
+                runs = mg.index_runs()
+            for r in runs:
+                counts = (f"{r.capabilities} capabilities, {r.embedded} embedded, {r.reused} reused, "
+                          f"{r.deleted} deleted" if r.capabilities is not None else "")
+                out.print(f"run {r.id} {r.outcome:<9} {r.started_at} → {r.finished_at or '…'} "
+                          f"{r.version or ''} {counts} {r.note or ''}".rstrip(), markup=False, soft_wrap=True)
+            return
+        if watch:
+            _watch(mg, watch, every)
+            return
+        with reported():
+            report = mg.reindex(force=force)
+        _print_run(report)
+
+
+def _watch(mg: Matchgraph, paths: list[Path], every: float) -> None:
+    import threading
+
+    from matchgraph.engine.jobs.watch import watch
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise fail(f"no such file or folder to watch: {', '.join(missing)}")
+
+    def on_change() -> None:
+        report = mg.ingest(paths, skip_invalid=True)
+        out.print(f"ingest: {report.summary()}", markup=False)
+        for problem in report.rejected:
+            err.print(f"rejected: {problem}", markup=False)
+        _print_run(mg.reindex())
+
+    out.print(f"watching {', '.join(map(str, paths))} every {every:g}s (Ctrl-C stops)", markup=False)
+    try:
+        watch(paths, on_change, every, threading.Event())
+    except KeyboardInterrupt:
+        out.print("stopped", markup=False)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: MATCHGRAPH_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Default: MATCHGRAPH_PORT.")] = None,
+    reindex_every: Annotated[str | None, typer.Option(
+        help="Also run the re-indexing job in the background this often, e.g. 15m "
+             "(MATCHGRAPH_REINDEX_EVERY).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=32, help="Server processes (each loads the "
+                                                "model and the index; MATCHGRAPH_WORKERS).")] = None,
+) -> None:
+    """Serve the API and the pages; the first start ingests the bundled catalog and builds the index."""
+    import logging
+    import os
+
+    import uvicorn
+
+    from matchgraph.engine.settings import ENV_PREFIX, Settings
+
+    # Options become settings in the environment, which every worker process reads.
+    chosen = {"HOST": host, "PORT": port, "WORKERS": workers,
+              "REINDEX_EVERY": parse_duration(reindex_every) if reindex_every else None}
+    for name, value in chosen.items():
+        if value is not None:
+            os.environ[ENV_PREFIX + name] = str(value)
+    with reported():
+        settings = Settings()
+    s = settings.server
+    logging.getLogger().setLevel(logging.INFO)
+    uvicorn.run("matchgraph.api.app:app_from_environment", factory=True, workers=s.workers, host=s.host,
+                port=s.port, timeout_keep_alive=s.keepalive_timeout, limit_concurrency=s.max_concurrency)
+
+
+def evaluate(
+    corpus: Annotated[Path, typer.Option(help="BEIR corpus.jsonl")],
+    queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl")],
+    qrels: Annotated[Path, typer.Option(help="BEIR qrels TSV (query-id, corpus-id, score)")],
+    mode: Annotated[str, typer.Option(help="dense | lexical | hybrid | all")] = "all",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Evaluate retrieval on a BEIR-format set in a throwaway state (nothing is recorded)."""
+    from matchgraph.engine.evaluation.beir import MODES, evaluate_beir
+    from matchgraph.engine.settings import Settings
+
+    modes = list(MODES) if mode == "all" else [mode]
+    if any(m not in MODES for m in modes):
+        raise fail(f"unknown mode {mode!r}; valid: {', '.join(MODES)}, all", 2)
+    with _bar("embedding corpus") as bar, reported(2):
+        task = bar.add_task("embed", total=None)
+        report = evaluate_beir(corpus, queries, qrels, modes, Settings(),
+                               lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        out.print(json.dumps(report, indent=2), markup=False)
+        return
+    table = Table(title=f"{report['queries']} queries, {report['documents']} documents")
+    for column in ("mode", "nDCG@10", "Recall@10", "Recall@100", "MRR@10"):
+        table.add_column(column)
+    for name, m in report["modes"].items():
+        table.add_row(name, *(f"{m[k]:.4f}" for k in ("ndcg@10", "recall@10", "recall@100", "mrr@10")))
+    out.print(table)
+
+
+def apibench_to_beir(
+    api: Annotated[Path, typer.Option(help="APIBench catalog, e.g. tensorflowhub_api.jsonl")],
+    eval_file: Annotated[Path, typer.Option("--eval", help="APIBench eval/train JSON lines")],
+    output: Annotated[Path, typer.Option("--out", help="Folder for corpus/queries/qrels")],
+) -> None:
+    """Convert an APIBench catalog and its instructions into a BEIR set for `eval`."""
+    from matchgraph.engine.evaluation.beir import apibench_to_beir as convert
+
+    with reported():
+        counts = convert(api, eval_file, output)
+    out.print(f"{counts['documents']} documents, {counts['queries']} queries "
+              f"({counts['skipped']} skipped: no instruction or unknown api_call) in {output}", markup=False)
+
+
+def backup(dest: Annotated[Path, typer.Argument(help="A new, empty folder.")]) -> None:
+    """Back up the database (online, consistent) and the current index version."""
+    from matchgraph.engine.jobs.backup import backup as run_backup
+    from matchgraph.engine.settings import Settings
+
+    with reported():
+        info = run_backup(Settings(), dest)
+    out.print(f"backed up {info.artifacts} artifacts, {info.searches} searches and index version "
+              f"{info.index_version} to {info.path}", markup=False)
+
+
+def restore(src: Annotated[Path, typer.Argument(help="A folder written by `matchgraph backup`.")]) -> None:
+    """Restore a backup; a running server switches to it without a restart."""
+    from matchgraph.engine.jobs.backup import restore as run_restore
+    from matchgraph.engine.settings import Settings
+
+    with reported():
+        info = run_restore(Settings(), src)
+    out.print(f"restored the backup of {info.created_at}: {info.artifacts} artifacts, "
+              f"{info.searches} searches, index version {info.index_version}", markup=False)

@@ -7,7 +7,7 @@ only delegates: each method hands the call to the part that owns it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -193,9 +193,12 @@ class Matchgraph:
         return self.records.capability(cap_id)
 
     # -- the index ---------------------------------------------------------------------
-    def index(self, progress: Progress | None = None) -> IndexReport:
-        """Build and publish a new version now (waiting for a job another process runs)."""
-        return self.job.run(force=True, wait=True, progress=progress)
+    def index(
+        self, progress: Progress | None = None, on_wait: Callable[[str], None] | None = None
+    ) -> IndexReport:
+        """Build and publish a new version now, waiting for a job that is running (``on_wait``
+        hears when the wait begins)."""
+        return self.job.run(force=True, wait=True, progress=progress, on_wait=on_wait)
 
     def reindex(self, progress: Progress | None = None, force: bool = False) -> IndexReport:
         """The scheduled job: build only what changed; ``JobRunning`` while another job runs."""

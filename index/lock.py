@@ -11,6 +11,7 @@ import fcntl
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -32,8 +33,11 @@ def _since(holder: str) -> str:
 
 
 class JobLock:
-    def __init__(self, root: Path, wait: bool = False):
+    def __init__(self, root: Path, wait: bool = False, on_wait: Callable[[str], None] | None = None):
+        """``wait``: block until the lock is free instead of raising ``JobRunning``; ``on_wait``
+        is told (with a sentence to show) when that blocking begins."""
         self.root = root
+        self.on_wait = on_wait
         self.path = root / LOCK_FILE
         self.wait = wait
         self.stale: dict[str, object] | None = None  # the record a dead holder left behind
@@ -43,12 +47,21 @@ class JobLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 4096).decode(errors="replace").strip()
+            if self.wait:
+                if self.on_wait is not None:
+                    self.on_wait(f"waiting for another index job{_since(holder)} to finish")
+                os.lseek(fd, 0, os.SEEK_SET)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                return self._hold(fd)
             os.close(fd)
             logger.info("index job lock %s is held by %s", self.path, holder or "an unknown job")
             raise JobRunning(f"another index job is running{_since(holder)}; wait for it to finish") from None
+        return self._hold(fd)
+
+    def _hold(self, fd: int) -> JobLock:
         left = os.read(fd, 4096).decode(errors="replace").strip()
         if left:  # we hold the lock, so whoever wrote this is gone without cleaning up
             try:

@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import PROJECT
+from . import servers
 
 WINDOW = 0.2  # MATCHGRAPH_WRITER_FLUSH_SECONDS for this test
 
 
 def start_server(state: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "MATCHGRAPH_DATA_DIR": str(state), "MATCHGRAPH_PORT": str(port),
-           "MATCHGRAPH_ANON_RATE_PER_MINUTE": "0", "MATCHGRAPH_WRITER_FLUSH_SECONDS": str(WINDOW)}
-    proc = subprocess.Popen([sys.executable, "-m", "matchgraph.api.cli.main", "serve"], cwd=PROJECT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.25)
-    proc.kill()
-    raise AssertionError("the server did not start")
+    server = servers.start_server(state, {"MATCHGRAPH_ANON_RATE_PER_MINUTE": "0",
+                                          "MATCHGRAPH_WRITER_FLUSH_SECONDS": str(WINDOW)}, wait_s=60)
+    return server.proc, server.base
 
 
 def stored(state: Path) -> tuple[set[str], int, int]:

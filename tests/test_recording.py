@@ -85,6 +85,6 @@ def test_the_match_writer_runs_at_a_lower_cpu_priority(indexed_settings: Setting
         assert mg.recorder is not None
         mg.search(SearchRequest("transcribe audio to text"))
         assert mg.recorder.flush()  # the writer has run, so its priority is set
-        writer = mg.recorder._thread.native_id
+        writer = mg.recorder.thread_id
         assert writer is not None
         assert nice_of(writer) == nice_of(threading.get_native_id()) + 7

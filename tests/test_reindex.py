@@ -195,3 +195,52 @@ def test_a_missing_file_in_the_current_version_falls_back(indexed_settings: Sett
     with Matchgraph(indexed_settings, record=False) as mg:
         assert mg.search(SearchRequest("speech to text", record=False)).index_version == good
         assert mg.served.fallback_note and str(newest) in mg.served.fallback_note
+
+
+def test_matchgraph_index_waits_for_a_running_job_and_neither_loses_its_version(
+    indexed_settings: Settings,
+) -> None:
+    """Both write under the one job lock: the command waits instead of building beside the job
+    (whose pruning would delete a half-written version)."""
+    settings = indexed_settings.changed(keep_versions=5)
+    holding, release = threading.Event(), threading.Event()
+    reports = []
+
+    def progress(done: int, total: int) -> None:  # the job stops here, lock held
+        holding.set()
+        release.wait(120)
+
+    def job() -> None:
+        with Matchgraph(settings, record=False) as mg:
+            reports.append(mg.reindex(progress=progress, force=True))
+
+    runner = threading.Thread(target=job)
+    runner.start()
+    try:
+        assert holding.wait(60)
+        env = {**os.environ, "MATCHGRAPH_DATA_DIR": str(settings.data_dir), "MATCHGRAPH_KEEP_VERSIONS": "5"}
+        command = subprocess.Popen([sys.executable, "-m", "matchgraph.api.cli.main", "index"], cwd=PROJECT,
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert command.stderr is not None
+        seen = []
+        for line in command.stderr:  # it says it waits, and does
+            seen.append(line)
+            if "waiting for another index job" in line:
+                break
+        assert any("waiting for another index job" in line for line in seen), seen
+        assert command.poll() is None
+    finally:
+        release.set()
+        runner.join(120)
+    out, err = command.communicate(timeout=300)
+    assert command.returncode == 0, err
+    root = settings.index_root
+    (job_report,) = reports
+    job_version = job_report.run.version
+    command_version = current_version(root)
+    assert job_version and command_version and job_version != command_version
+    assert f"version {command_version}" in out
+    for name in (job_version, command_version):  # both whole, neither pruned
+        assert load_version(versions_dir(root) / name).manifest.count == 11
+    with Matchgraph(settings, record=False) as mg:
+        assert [r.outcome for r in mg.index_runs()][:2] == ["ok", "ok"]

@@ -35,7 +35,8 @@ def index() -> None:
     """Embed the catalog and publish a new index version (waits for a running index job)."""
     with engine(record=False) as mg, _bar("embedding") as bar, reported():
         task = bar.add_task("embed", total=None)
-        report = mg.index(lambda done, total: bar.update(task, completed=done, total=total))
+        report = mg.index(lambda done, total: bar.update(task, completed=done, total=total),
+                          on_wait=lambda message: err.print(message + " …", markup=False))
     _print_run(report)
 
 

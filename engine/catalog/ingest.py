@@ -8,16 +8,32 @@ the invalid ones are reported.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from matchgraph.engine.catalog.manifests import RawRecord, load_manifests, validate_records
 from matchgraph.engine.catalog.models import Artifact
 from matchgraph.engine.errors import InvalidManifest, ManifestProblem
-from matchgraph.engine.store.contracts import CatalogStore
-from matchgraph.engine.store.records import UpsertReport
+
+
+@dataclass
+class UpsertReport:
+    """What a catalog store wrote: slugs new, updated and unchanged, capabilities dropped."""
+
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    capabilities_removed: int = 0
+
+
+class CatalogWriter(Protocol):
+    """What ingest and export need of a catalog store (``engine.store`` implements it)."""
+
+    def upsert_artifacts(self, artifacts: Sequence[Artifact]) -> UpsertReport: ...
+
+    def iter_artifacts(self) -> Iterator[Artifact]: ...
 
 
 @dataclass
@@ -34,7 +50,7 @@ class IngestReport(UpsertReport):
 
 
 def ingest_artifacts(
-    store: CatalogStore, artifacts: Iterable[Artifact], problems: list[ManifestProblem] | None = None,
+    store: CatalogWriter, artifacts: Iterable[Artifact], problems: list[ManifestProblem] | None = None,
     skip_invalid: bool = False,
 ) -> IngestReport:
     problems = problems or []
@@ -50,20 +66,20 @@ def ingest_artifacts(
     )
 
 
-def ingest_paths(store: CatalogStore, paths: Iterable[Path], skip_invalid: bool = False) -> IngestReport:
+def ingest_paths(store: CatalogWriter, paths: Iterable[Path], skip_invalid: bool = False) -> IngestReport:
     batch = load_manifests(paths)
     return ingest_artifacts(store, batch.artifacts, batch.problems, skip_invalid)
 
 
 def ingest_records(
-    store: CatalogStore, records: Iterable[tuple[str, Any]], skip_invalid: bool = False
+    store: CatalogWriter, records: Iterable[tuple[str, Any]], skip_invalid: bool = False
 ) -> IngestReport:
     """Manifests already parsed (e.g. a request's JSON), each with a name for its problems."""
     batch = validate_records(RawRecord("request", name, data) for name, data in records)
     return ingest_artifacts(store, batch.artifacts, batch.problems, skip_invalid)
 
 
-def export_jsonl(store: CatalogStore, out: TextIO) -> int:
+def export_jsonl(store: CatalogWriter, out: TextIO) -> int:
     """Write every artifact as one JSON line; returns how many were written."""
     n = 0
     for artifact in store.iter_artifacts():

@@ -89,13 +89,14 @@ class IndexJob:
         return {int(i) for i in version.ids}, manifest.catalog_hash, manifest.model_fingerprint
 
     def run(
-        self, *, force: bool = False, wait: bool = False, progress: Progress | None = None
+        self, *, force: bool = False, wait: bool = False, progress: Progress | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> IndexReport:
         """One run of the job. ``force`` builds even when nothing changed; ``wait`` waits for a
-        running job instead of failing with ``JobRunning``."""
+        running job instead of failing with ``JobRunning`` (``on_wait`` hears when it starts to)."""
         admin, catalog = self.stores.admin, self.stores.catalog
         checkpoint("job-started")
-        with JobLock(self.root, wait=wait) as lock:
+        with JobLock(self.root, wait=wait, on_wait=on_wait) as lock:
             checkpoint("lock-taken")
             if lock.stale is not None:
                 admin.abandon_running_runs(f"its job died (stale lock {lock.stale})")

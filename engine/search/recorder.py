@@ -52,6 +52,11 @@ class MatchRecorder:
         self._queue.put(record)
 
     @property
+    def thread_id(self) -> int | None:
+        """The writer thread's native id (what ``ps -L`` and /proc show), once it runs."""
+        return self._thread.native_id
+
+    @property
     def pending(self) -> int:
         with self._cond:
             return self._submitted - self._written - self._failed

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from matchgraph.engine.catalog.ingest import UpsertReport
 from matchgraph.engine.catalog.models import Artifact
 from matchgraph.engine.store.records import (
     ApiKeyRow,
@@ -33,7 +34,6 @@ from matchgraph.engine.store.records import (
     SearchRecord,
     StoredArtifact,
     StoredCapability,
-    UpsertReport,
 )
 
 

@@ -99,14 +99,6 @@ class SearchRecord:
     matches: tuple[MatchRow, ...]
 
 
-@dataclass
-class UpsertReport:
-    new: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    capabilities_removed: int = 0
-
-
 @dataclass(frozen=True)
 class StoreCounts:
     artifacts: int

@@ -29,10 +29,9 @@ from matchgraph.engine.catalog.importers.github import import_github
 from matchgraph.engine.catalog.importers.huggingface import import_huggingface
 from matchgraph.engine.catalog.importers.openrouter import import_openrouter
 from matchgraph.engine.catalog.importers.unfragile import import_unfragile
-from matchgraph.engine.catalog.ingest import ingest_artifacts
+from matchgraph.engine.catalog.ingest import CatalogWriter, ingest_artifacts
 from matchgraph.engine.catalog.manifests import RawRecord, validate_records
 from matchgraph.engine.errors import ManifestProblem, MatchgraphError
-from matchgraph.engine.store.contracts import CatalogStore
 
 
 class UnknownSource(MatchgraphError):
@@ -133,7 +132,7 @@ def convert_text(source: str, text: str, embed: Embed | None = None) -> list[Any
 
 
 def run_import(
-    source: str, text: str, store: CatalogStore, skip_invalid: bool = True, *,
+    source: str, text: str, store: CatalogWriter, skip_invalid: bool = True, *,
     origin: str | None = None, embed: Embed | None = None,
 ) -> ImportReport:
     """Import one document. With ``skip_invalid=False`` any reject raises

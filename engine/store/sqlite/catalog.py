@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
+from matchgraph.engine.catalog.ingest import UpsertReport
 from matchgraph.engine.catalog.models import Artifact, Capability
 from matchgraph.engine.errors import NotFound
 from matchgraph.engine.store.records import (
@@ -23,7 +24,6 @@ from matchgraph.engine.store.records import (
     IndexableCapability,
     StoredArtifact,
     StoredCapability,
-    UpsertReport,
 )
 from matchgraph.engine.store.sqlite.database import SQLiteDatabase, now
 

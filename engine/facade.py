@@ -8,7 +8,7 @@ only delegates: each method hands the call to the part that owns it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
@@ -35,6 +35,7 @@ from matchgraph.engine.search.content import ContentSpace
 from matchgraph.engine.search.filters import Facets, SearchFilters
 from matchgraph.engine.search.page_cache import VersionedLRU
 from matchgraph.engine.search.recorder import MatchRecorder
+from matchgraph.engine.search.relevance import RelevanceModel
 from matchgraph.engine.search.searcher import (
     MAX_LIMIT,
     PendingSearch,
@@ -45,7 +46,7 @@ from matchgraph.engine.search.searcher import (
     hash_client,
 )
 from matchgraph.engine.search.snapshot import Snapshot
-from matchgraph.engine.settings import Settings
+from matchgraph.engine.settings import Settings, bundled_data
 from matchgraph.engine.store import open_stores
 from matchgraph.engine.store.reading import RecordReader
 from matchgraph.engine.store.records import (
@@ -89,8 +90,9 @@ class Matchgraph:
             if (rec.record_matches if record is None else record) else None
         )
         self.pages: VersionedLRU[Ranked] = VersionedLRU(settings.search.page_cache_size)
+        model = RelevanceModel.load(settings.search.relevance_model or bundled_data() / "relevance.json")
         self.searcher = Searcher(settings.search, self.records, lambda: self.embedder, self.served.current,
-                                 self.recorder, self.pages, settings.limits.client_salt, max_limit)
+                                 self.recorder, self.pages, settings.limits.client_salt, model, max_limit)
         self.evidence = EvidenceReader(self.records, self.stores.evidence, self.stores.matchlog,
                                        settings.ranking, self.flush_matches)
         self.recommender = Recommender(self.records, self.stores.evidence, self.content)
@@ -113,7 +115,10 @@ class Matchgraph:
                             nprobe=s.ivf_nprobe)
 
     def _snapshot(self, version: IndexVersion) -> Snapshot:
-        return Snapshot(version, Facets(self.stores.catalog.capability_facets()))
+        def artifacts() -> dict[int, Artifact]:
+            return {r.row_id: r.artifact for r in self.stores.catalog.artifact_page(10**9, 0)[0]}
+
+        return Snapshot(version, Facets(self.stores.catalog.capability_facets()), artifacts)
 
     def close(self) -> None:
         if self.recorder is not None:
@@ -228,8 +233,11 @@ class Matchgraph:
         client_id: str | None = None, source: str = "resolve",
     ) -> Resolution:
         filters = SearchFilters(types=(type_,) if type_ else ())
-        return resolution(self.search(SearchRequest(intent, filters, limit=limit, source=source,
-                                                    client_id=client_id)))
+        # the confidence reads the second answer too, whatever ``limit`` asks to show
+        result = self.search(SearchRequest(intent, filters, limit=max(2, limit), source=source,
+                                           client_id=client_id))
+        found = resolution(result, self.settings.search.resolve_min_confidence, self.searcher.model)
+        return replace(found, alternatives=found.alternatives[: limit - 1 if found.best else limit])
 
     def feedback(
         self, search_id: str, artifact: str, capability: str | None, outcome: Outcome,

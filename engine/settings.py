@@ -31,11 +31,15 @@ DEFAULT_HALF_LIVES = {
 }
 
 
-def bundled_catalog() -> Path:
-    """The catalog that ships with matchgraph, inside the installed package (or the checkout)."""
+def bundled_data() -> Path:
+    """The data that ships with matchgraph, inside the installed package (or the checkout)."""
     from importlib.resources import files
 
-    return Path(str(files("matchgraph.data").joinpath("catalog")))
+    return Path(str(files("matchgraph.data")))
+
+
+def bundled_catalog() -> Path:
+    return bundled_data() / "catalog"
 
 
 class _Group(BaseSettings):
@@ -66,6 +70,21 @@ class SearchSettings(_Group):
     query_max_chars: int = Field(500, ge=10, description="Longest query accepted, after trimming.")
     page_cache_size: int = Field(
         2048, ge=0, description="Ranked result pages kept in memory for the served index version."
+    )
+    relevance_floor: float | None = Field(
+        None, ge=0, le=1,
+        description="Least probability that an artifact serves the need (engine.search.relevance) for "
+        "a search to return it; when nothing clears it, the search answers no_match. Unset: the floor "
+        "chosen when the relevance model was fitted.",
+    )
+    resolve_min_confidence: float = Field(
+        0.5, ge=0, le=1,
+        description="Least confidence (the probability that the best artifact serves the intent) for "
+        "resolve to name one; under it, resolve answers 'no confident match' with the candidates.",
+    )
+    relevance_model: Path | None = Field(
+        None, description="A relevance model fitted by `matchgraph eval --needs … --fit` (JSON); "
+        "default: the one bundled with matchgraph.",
     )
 
 

@@ -7,8 +7,11 @@ language, so nothing in it can act as syntax.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import numpy as np
 import Stemmer
 
 LEXICAL_DIR = "lexical"
+EMPTY = "empty.json"  # marks an index of texts without a single word
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 
 
@@ -67,29 +71,85 @@ class QueryTerms:
         return [word for word, stem in self._pairs if stem in text_stems]
 
 
+@dataclass(frozen=True)
+class TermMatch:
+    """A query's distinct stems, how informative each is (BM25's idf; a stem no document has
+    gets the largest), and which document positions hold each."""
+
+    stems: tuple[str, ...]
+    idf: np.ndarray
+    holders: tuple[np.ndarray, ...]
+
+    def coverage(self, positions: np.ndarray) -> np.ndarray:
+        """Per position: the idf-weighted share of the query's stems its document holds, 0..1."""
+        total = float(self.idf.sum())
+        out = np.zeros(len(positions), dtype=np.float32)
+        if total <= 0 or not len(positions):
+            return out
+        for weight, holders in zip(self.idf, self.holders):
+            if len(holders):
+                out += weight * np.isin(positions, holders, assume_unique=False)
+        return out / total
+
+    def union_coverage(self, groups: list[np.ndarray]) -> np.ndarray:
+        """Per group of positions: the share of the query's stems any of them holds."""
+        total = float(self.idf.sum())
+        out = np.zeros(len(groups), dtype=np.float32)
+        if total <= 0:
+            return out
+        for i, positions in enumerate(groups):
+            held = [float(w) for w, h in zip(self.idf, self.holders)
+                    if len(h) and np.isin(positions, h).any()]
+            out[i] = sum(held) / total
+        return out
+
+
 class LexicalIndex:
-    def __init__(self, retriever: bm25s.BM25):
+    def __init__(self, retriever: bm25s.BM25, documents: int | None = None):
+        """``documents`` is given for an index with no words at all (an empty catalog, or one
+        whose texts are only stop words): bm25s cannot hold one, so it answers nothing."""
         self.retriever = retriever
-        self.vocab = retriever.vocab_dict
+        self.vocab: dict[str, int] = getattr(retriever, "vocab_dict", None) or {}
+        self._documents = documents
 
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
         retriever = bm25s.BM25(k1=k1, b=b)
-        if texts:
+        if any(_words(t) for t in texts):
             tokens = bm25s.tokenize(
                 list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False
             )
             retriever.index(tokens, show_progress=False)
-        return cls(retriever)
+            return cls(retriever)
+        return cls(retriever, documents=len(texts))
 
     @property
     def size(self) -> int:
+        if self._documents is not None:
+            return self._documents
         return int(getattr(self.retriever, "scores", {}).get("num_docs", 0))
+
+    def match(self, query: str) -> TermMatch:
+        stems = tuple(dict.fromkeys(query_tokens(query)))
+        n = max(self.size, 1)
+        scores = getattr(self.retriever, "scores", {})
+        indptr, indices = scores.get("indptr"), scores.get("indices")
+        idf, holders = [], []
+        for stem in stems:
+            token = self.vocab.get(stem)
+            if token is None or indptr is None or indices is None:
+                docs = np.zeros(0, dtype=np.int64)
+            else:
+                docs = np.asarray(indices[indptr[token] : indptr[token + 1]])
+            df = len(docs)
+            idf.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+            holders.append(docs)
+        return TermMatch(stems, np.array(idf, dtype=np.float32), tuple(holders))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document (position order) for one query."""
         tokens = [t for t in query_tokens(query) if t in self.vocab]
-        if not tokens or self.size == 0:
+        if not tokens or self._documents is not None or self.size == 0:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
 
@@ -106,8 +166,15 @@ class LexicalIndex:
         return scores[order], order
 
     def save(self, directory: Path) -> None:
+        if self._documents is not None:
+            (directory / LEXICAL_DIR).mkdir()
+            (directory / LEXICAL_DIR / EMPTY).write_text(json.dumps({"documents": self._documents}))
+            return
         self.retriever.save(str(directory / LEXICAL_DIR), allow_pickle=False, show_progress=False)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
+        empty = directory / LEXICAL_DIR / EMPTY
+        if empty.exists():
+            return cls(bm25s.BM25(), documents=int(json.loads(empty.read_text())["documents"]))
         return cls(bm25s.BM25.load(str(directory / LEXICAL_DIR), mmap=False, allow_pickle=False))

@@ -3,6 +3,7 @@ and real FAISS indexes in temporary folders."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,12 @@ import pytest
 
 from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.settings import Settings
+
+# The fixture catalog is five artifacts, there to test the machinery (grouping, filters, paging,
+# recording) on every result the retrievers find: its searches run with the relevance floor off.
+# Judgement (the floor, kinds, names, confidence) is tested on the bundled catalog, with the
+# fitted model and its floor, in test_relevance.py.
+os.environ["MATCHGRAPH_RELEVANCE_FLOOR"] = "0"
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CATALOG = FIXTURES / "catalog"

@@ -282,3 +282,4 @@ def test_hostile_markdown_is_inert(client: TestClient) -> None:
     assert text.startswith("# &lt;script&gt;alert('name')&lt;/script&gt;Hostile Widget\n")
     compare = client.get("/agent/compare/hostile-widget-vs-hostile-gadget").text
     assert "<script" not in compare and "<img" not in compare
+

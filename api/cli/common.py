@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from matchgraph.engine.facade import Matchgraph
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a message keeps its paths on one line
 
 # What a command may raise on bad input, besides MatchgraphError (added where it is imported):
 # a path that cannot be read or written, a value that does not parse.

@@ -123,13 +123,23 @@ def serve(
 
 
 def evaluate(
-    corpus: Annotated[Path, typer.Option(help="BEIR corpus.jsonl")],
-    queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl")],
-    qrels: Annotated[Path, typer.Option(help="BEIR qrels TSV (query-id, corpus-id, score)")],
+    needs: Annotated[Path | None, typer.Option(
+        help="A needs file (JSON Lines) over the served catalog.")] = None,
+    fit: Annotated[Path | None, typer.Option(
+        help="With --needs: fit the relevance model on the needs and write it here (JSON).")] = None,
+    corpus: Annotated[Path | None, typer.Option(help="BEIR corpus.jsonl")] = None,
+    queries: Annotated[Path | None, typer.Option(help="BEIR queries.jsonl")] = None,
+    qrels: Annotated[Path | None, typer.Option(help="BEIR qrels TSV (query-id, corpus-id, score)")] = None,
     mode: Annotated[str, typer.Option(help="dense | lexical | hybrid | all")] = "all",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Evaluate retrieval on a BEIR-format set in a throwaway state (nothing is recorded)."""
+    """Evaluate search: on a needs file over the served catalog (--needs), or on a BEIR-format
+    set in a throwaway state (--corpus --queries --qrels). Nothing is recorded."""
+    if needs is not None:
+        _evaluate_needs(needs, fit, as_json)
+        return
+    if corpus is None or queries is None or qrels is None:
+        raise fail("give --needs FILE, or all of --corpus, --queries and --qrels", 2)
     from matchgraph.engine.evaluation.beir import MODES, evaluate_beir
     from matchgraph.engine.settings import Settings
 
@@ -149,6 +159,41 @@ def evaluate(
     for name, m in report["modes"].items():
         table.add_row(name, *(f"{m[k]:.4f}" for k in ("ndcg@10", "recall@10", "recall@100", "mrr@10")))
     out.print(table)
+
+
+def _evaluate_needs(path: Path, fit_to: Path | None, as_json: bool) -> None:
+    from matchgraph.engine.evaluation import needs as evaluation
+    from matchgraph.engine.recommend.resolve import first_answer_confidence
+
+    with engine(record=False) as mg, reported(2):
+        found = evaluation.read_needs(path, mg.settings.search.query_max_chars)
+        for problem in found.skipped:
+            err.print(f"skipped {path}: {problem}", markup=False)
+        if not found.needs:
+            raise fail(f"{path}: no needs to evaluate", 2)
+        mg.ensure_ready()
+        report = evaluation.score_needs(found.needs, evaluation.run_needs(mg, found.needs),
+                                       lambda r: first_answer_confidence(r, mg.searcher.model))
+        report.update(skipped=len(found.skipped), truncated=found.truncated)
+        if fit_to is not None:
+            report["fit"] = evaluation.fit_and_write(mg, found.needs, fit_to)
+    if as_json:
+        out.print(json.dumps(report, indent=2), markup=False)
+        return
+    out.print(f"{report['needs']} needs ({report['servable']} servable, {report['unservable']} not), "
+              f"{report['skipped']} lines skipped, {report['truncated']} truncated", markup=False)
+    for key in ("success@1", "success@5", "mrr@5", "unservable_answered_with_nothing",
+                "servable_answered_with_nothing"):
+        out.print(f"  {key:<34} {report[key]:.3f}", markup=False)
+    cal = report["calibration"]
+    out.print(f"  resolve confidence: ECE {cal['ece']:.3f}, ROC AUC {cal['auc']}", markup=False)
+    for row in cal["table"]:
+        out.print(f"    {row['bin']}: {row['answers']:>4} answers, confidence {row['confidence']:.2f}, "
+                  f"right {row['right']:.2f}", markup=False)
+    if "fit" in report:
+        fitted = report["fit"]
+        out.print(f"  relevance model written to {fit_to}: floor {fitted['floor']}; cross-validated "
+                  f"{fitted['cross_validated']}", markup=False)
 
 
 def apibench_to_beir(

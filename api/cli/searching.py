@@ -78,6 +78,9 @@ def resolve(
         r = mg.resolve(intent, kind, client_id="cli", source="cli")
     if r.best is None:
         out.print(r.why, markup=False)
+        for hit in r.alternatives:
+            out.print(f"  candidate: {hit.artifact.artifact.name} ({hit.artifact.artifact.slug}), "
+                      f"probability {hit.score:.2f}", markup=False)
         return
     best = r.best.artifact.artifact
     out.print(f"{best.name} ({best.slug}), confidence {r.confidence:.2f}", markup=False)

@@ -41,18 +41,30 @@ class MatchedCapability(BaseModel):
     key: str
     name: str
     description: str
-    score: float = Field(description="Fused score (reciprocal-rank fusion).")
+    score: float = Field(description="Fused score of the capability (reciprocal-rank fusion).")
     rank: int = Field(description="Rank of this capability among all fused candidates.")
     dense_score: float | None = Field(description="Cosine similarity, if the dense side found it.")
     lexical_score: float | None = Field(description="BM25 score, if the lexical side found it.")
     matched_terms: list[str] = Field(description="Query words found in the capability text.")
 
 
+class Evidence(BaseModel):
+    """Why the artifact was ranked where it is (the relevance model's inputs)."""
+
+    cosine: float = Field(description="Best capability's cosine similarity to the need.")
+    second_cosine: float = Field(description="Second-best capability's cosine (0 with one capability).")
+    coverage: float = Field(description="Share of the need's informative words its best capability holds.")
+    coverage_all: float = Field(description="… that its matched capabilities hold together.")
+    named: bool = Field(description="The need names it (name, slug or alias).")
+    kind_match: bool = Field(description="The need asks for a kind of artifact, and it is one.")
+
+
 class SearchHit(BaseModel):
     rank: int
-    score: float
+    score: float = Field(description="Probability (0–1) that the artifact serves the need.")
     artifact: ArtifactSummary
     matches: list[MatchedCapability]
+    evidence: Evidence | None = None
 
     @classmethod
     def of(cls, hit: ArtifactHit) -> SearchHit:
@@ -60,6 +72,10 @@ class SearchHit(BaseModel):
             rank=hit.rank,
             score=hit.score,
             artifact=ArtifactSummary.of(hit.artifact),
+            evidence=None if hit.evidence is None else Evidence(
+                cosine=round(hit.evidence.cos1, 4), second_cosine=round(hit.evidence.cos2, 4),
+                coverage=round(hit.evidence.cov1, 4), coverage_all=round(hit.evidence.cov_all, 4),
+                named=hit.evidence.named, kind_match=hit.evidence.kind_match),
             matches=[
                 MatchedCapability(
                     id=m.cap_id, key=m.key, name=m.name, description=m.description,
@@ -71,22 +87,37 @@ class SearchHit(BaseModel):
         )
 
 
+class NoMatch(BaseModel):
+    reason: str
+    nearest: list[SearchHit] = Field(
+        description="The closest artifacts, which do NOT match: suggestions, not answers.")
+
+
 class SearchPage(BaseModel):
     search_id: str
     query: str
     filters: dict[str, object]
-    total: int = Field(description="Artifacts among the fused candidates (before paging).")
+    total: int = Field(description="Artifacts that clear the relevance floor (before paging).")
     limit: int
     offset: int
     index_version: str
     items: list[SearchHit]
+    no_match: NoMatch | None = Field(
+        None, description="Set when nothing in the catalog serves the need (then `items` is empty and "
+        "the search was not recorded).")
 
     @classmethod
     def of(cls, result: SearchResult) -> SearchPage:
+        no_match = None
+        if result.no_match:
+            no_match = NoMatch(reason="No artifact in the catalog serves this need well enough: none "
+                               "cleared the relevance floor.",
+                               nearest=[SearchHit.of(h) for h in result.nearest])
         return cls(
             search_id=result.search_id, query=result.query, filters=result.filters.as_dict(),
             total=result.total, limit=result.limit, offset=result.offset,
             index_version=result.index_version, items=[SearchHit.of(h) for h in result.hits],
+            no_match=no_match,
         )
 
 

@@ -14,7 +14,7 @@ from matchgraph.engine.catalog.models import ArtifactType, PricingModel
 from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.recommend.compare import PRICING_LABELS, pricing_label
 from matchgraph.engine.search.filters import SearchFilters
-from matchgraph.engine.search.searcher import MAX_OFFSET, SearchResult
+from matchgraph.engine.search.searcher import MAX_OFFSET, ArtifactHit, SearchResult
 
 PAGE_SIZE = 10
 SNIPPET_CHARS = 260
@@ -142,22 +142,25 @@ class Results:
     last: int
     previous_href: str | None
     next_href: str | None
+    nearest: list[HitView]  # when nothing serves the need: the closest artifacts, not matches
+
+
+def _hit_view(mg: Matchgraph, hit: ArtifactHit) -> HitView:
+    a = hit.artifact.artifact
+    score = mg.score(hit.artifact.row_id)
+    matches = [MatchView(highlight(m.name, m.matched_terms),
+                         highlight(snippet(m.description), m.matched_terms), m.matched_terms)
+               for m in hit.matches]
+    return HitView(hit.rank, a.slug, a.name, a.type.value, a.summary or "", pricing_label(a.pricing),
+                   score.score if score else None, hit.artifact.times_matched, matches)
 
 
 def run_search(mg: Matchgraph, form: SearchForm, result: SearchResult) -> Results:
-    hits = []
-    for hit in result.hits:
-        a = hit.artifact.artifact
-        score = mg.score(hit.artifact.row_id)
-        matches = [MatchView(highlight(m.name, m.matched_terms),
-                             highlight(snippet(m.description), m.matched_terms), m.matched_terms)
-                   for m in hit.matches]
-        hits.append(HitView(hit.rank, a.slug, a.name, a.type.value, a.summary or "",
-                            pricing_label(a.pricing), score.score if score else None,
-                            hit.artifact.times_matched, matches))
+    hits = [_hit_view(mg, hit) for hit in result.hits]
+    nearest = [_hit_view(mg, hit) for hit in result.nearest]
     first = result.offset + 1 if hits else 0
     last = result.offset + len(hits)
     previous = form.href(page=form.page - 1) if form.page > 1 else None
     more = last < result.total and result.offset + result.limit <= MAX_OFFSET
     return Results(result.query, hits, result.total, first, last, previous,
-                   form.href(page=form.page + 1) if more else None)
+                   form.href(page=form.page + 1) if more else None, nearest)

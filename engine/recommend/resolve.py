@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from enum import Enum
 
 from matchgraph.engine.errors import InvalidFeedback
+from matchgraph.engine.search.relevance import RelevanceModel
 from matchgraph.engine.search.searcher import ArtifactHit, SearchResult
 from matchgraph.engine.store.contracts import CatalogStore, EvidenceStore, MatchLog
 from matchgraph.engine.store.records import FeedbackRecord
@@ -29,30 +30,34 @@ class Resolution:
     alternatives: list[ArtifactHit]
 
 
-def confidence(result: SearchResult) -> float:
-    """How sure the answer is, in [0, 1]: the top capability's cosine to the intent, discounted
-    when the runner-up is nearly as good (a small fused-score margin)."""
-    if not result.hits:
-        return 0.0
-    top = result.hits[0]
-    cosine = max(0.0, min(1.0, top.matches[0].dense_score or 0.0)) if top.matches else 0.0
-    if len(result.hits) == 1:
-        margin = 1.0
-    else:
-        margin = (top.score - result.hits[1].score) / top.score if top.score else 0.0
-    return round(cosine * (0.75 + 0.25 * min(1.0, 10 * margin)), 3)
-
-
 def explain(hit: ArtifactHit) -> str:
     cap = hit.matches[0]
     terms = f" (matched words: {', '.join(cap.matched_terms)})" if cap.matched_terms else ""
     return f"{hit.artifact.artifact.name} serves it through “{cap.name}”{terms}."
 
 
-def resolution(result: SearchResult) -> Resolution:
-    best = result.hits[0] if result.hits else None
-    why = explain(best) if best else "Nothing in the catalog matches this intent."
-    return Resolution(result.search_id, best, why, confidence(result), result.hits[1:])
+def first_answer_confidence(result: SearchResult, model: RelevanceModel) -> float:
+    """How likely the first answer of ``result`` is right (0 when it has none)."""
+    if not result.hits:
+        return 0.0
+    second = result.hits[1].score if len(result.hits) > 1 else 0.0
+    return model.confidence(result.hits[0].score, second, result.total)
+
+
+def resolution(result: SearchResult, min_confidence: float, model: RelevanceModel) -> Resolution:
+    """The best hit when the confidence that it is right reaches ``min_confidence``; else no
+    answer, with the candidates."""
+    candidates = result.hits or result.nearest
+    top = first_answer_confidence(result, model)
+    if result.hits and top >= min_confidence:
+        best = result.hits[0]
+        return Resolution(result.search_id, best, explain(best), round(top, 3), result.hits[1:])
+    if result.hits:
+        why = (f"No confident match: the best candidate, {result.hits[0].artifact.artifact.name}, is right "
+               f"with probability {top:.2f} (under {min_confidence:.2f}); see the candidates.")
+    else:
+        why = "Nothing in the catalog serves this intent; the nearest artifacts are listed, none matching."
+    return Resolution(result.search_id, None, why, round(top, 3), candidates)
 
 
 def record_feedback(

@@ -3,7 +3,7 @@ facts they are evaluated on, turned into boolean masks over an index version."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,11 +55,18 @@ class Facets:
 
     def __init__(self, facets: Sequence[CapabilityFacet]):
         self.by_row = {f.row_id: f for f in facets}
+        self.rows_by_artifact: dict[int, list[int]] = {}
+        for f in facets:
+            self.rows_by_artifact.setdefault(f.artifact_id, []).append(f.row_id)
         self._masks: dict[tuple[str, SearchFilters], np.ndarray] = {}
 
     def artifact_of(self, row_id: int) -> int | None:
         facet = self.by_row.get(row_id)
         return facet.artifact_id if facet else None
+
+    def rows_of(self, artifact_ids: Iterable[int]) -> list[int]:
+        """The capability rows of these artifacts."""
+        return [r for a in artifact_ids for r in self.rows_by_artifact.get(a, ())]
 
     def mask(self, version: str, ids: np.ndarray, filters: SearchFilters) -> np.ndarray:
         """Which positions of an index version pass ``filters`` (and still exist)."""

@@ -18,16 +18,24 @@ from datetime import UTC, datetime
 import numpy as np
 
 from matchgraph.engine.errors import InvalidQuery
-from matchgraph.engine.search.filters import Facets, SearchFilters
+from matchgraph.engine.search.filters import SearchFilters
 from matchgraph.engine.search.page_cache import VersionedLRU
 from matchgraph.engine.search.query import clean_query, normalize_query
+from matchgraph.engine.search.ranking import (
+    RankedArtifact,
+    Ranking,
+    RankSettings,
+    candidates,
+    paged,
+    rank_artifacts,
+)
 from matchgraph.engine.search.recorder import MatchRecorder
+from matchgraph.engine.search.relevance import ArtifactEvidence, RelevanceModel
 from matchgraph.engine.search.snapshot import Snapshot
 from matchgraph.engine.settings import SearchSettings
 from matchgraph.engine.store.reading import RecordReader
 from matchgraph.engine.store.records import ArtifactRecord, MatchRow, SearchRecord
 from matchgraph.index.embedding.embedder import Embedder
-from matchgraph.index.fusion import reciprocal_rank_fusion
 from matchgraph.index.lexical import QueryTerms
 from matchgraph.index.versions import IndexVersion
 
@@ -70,9 +78,10 @@ class CapabilityMatch:
 @dataclass(frozen=True)
 class ArtifactHit:
     rank: int
-    score: float
+    score: float  # the probability that it serves the need (see engine.search.relevance)
     artifact: ArtifactRecord
     matches: list[CapabilityMatch]
+    evidence: ArtifactEvidence | None = None
 
 
 @dataclass
@@ -87,19 +96,16 @@ class SearchResult:
     hits: list[ArtifactHit]
     index_version: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    nearest: list[ArtifactHit] = field(default_factory=list)  # when nothing fits: the closest
+
+    @property
+    def no_match(self) -> bool:
+        """Nothing in the catalog clears the relevance floor for this need."""
+        return self.total == 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    row_id: int
-    score: float
-    rank: int
-    dense: float | None = None
-    lexical: float | None = None
-
-
-# How many artifacts a search finds, and its page of them, each with its best capabilities.
-Ranked = tuple[int, tuple[tuple[int, tuple[_Candidate, ...]], ...]]
+# What a page cache keeps of a search: its ranking (not the records, which are read fresh).
+Ranked = Ranking
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ class Searcher:
         recorder: MatchRecorder | None,
         pages: VersionedLRU[Ranked],
         client_salt: str,
+        model: RelevanceModel,
         max_limit: int = MAX_LIMIT,
     ):
         """``embedder`` gives the (lazily loaded) model; ``served`` the index version to answer
@@ -133,7 +140,12 @@ class Searcher:
         self.recorder = recorder
         self.pages = pages  # (query, filters, offset, limit) -> the ranked page
         self.client_salt = client_salt
+        self.model = model
         self.max_limit = max_limit
+        self.rank_settings = RankSettings(settings.fusion, settings.rrf_k, settings.dense_weight,
+                                          settings.lexical_weight, settings.capabilities_per_hit,
+                                          model.floor if settings.relevance_floor is None
+                                          else settings.relevance_floor)
 
     def _check(self, request: SearchRequest) -> str:
         """The request's query, cleaned; ``InvalidQuery`` when it or its page cannot be served."""
@@ -153,8 +165,7 @@ class Searcher:
 
     def finish(self, pending: PendingSearch) -> SearchResult:
         version, snapshot = self._served()
-        return self._search_one(pending.request, pending.query, pending.vector.result(), version,
-                                snapshot.facets)
+        return self._search_one(pending.request, pending.query, pending.vector.result(), version, snapshot)
 
     def search(self, request: SearchRequest) -> SearchResult:
         return self.search_many([request])[0]
@@ -168,93 +179,71 @@ class Searcher:
         embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(requests))
         results = []
         for request, query, vector in zip(requests, cleaned, vectors):
-            result = self._search_one(request, query, vector, version, snapshot.facets)
+            result = self._search_one(request, query, vector, version, snapshot)
             result.timings_ms = {"embed": embed_ms, **result.timings_ms}
             results.append(result)
         return results
 
-    def _candidates(
-        self, query: str, vector: np.ndarray, depth: int, version: IndexVersion,
-        mask: np.ndarray | None, timings: dict[str, float],
-    ) -> list[_Candidate]:
-        s = self.settings
-        t = time.perf_counter()
-        dense_ids: list[int] = []
-        dense_scores: dict[int, float] = {}
-        if s.fusion != "lexical":
-            allowed = version.ids[mask] if mask is not None else None
-            scores, ids = version.dense.search(vector[None, :], depth, allowed)
-            for score, row_id in zip(scores[0], ids[0]):
-                if row_id >= 0:
-                    dense_ids.append(int(row_id))
-                    dense_scores[int(row_id)] = float(score)
-        timings["dense"] = (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
-        lexical_ids: list[int] = []
-        lexical_scores: dict[int, float] = {}
-        if s.fusion != "dense":
-            scores, positions = version.lexical.search(query, depth, mask)
-            for score, pos in zip(scores, positions):
-                row_id = int(version.ids[pos])
-                lexical_ids.append(row_id)
-                lexical_scores[row_id] = float(score)
-        timings["lexical"] = (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
-        weights = {
-            "rrf": (s.dense_weight, s.lexical_weight), "dense": (1.0, 0.0), "lexical": (0.0, 1.0)
-        }[s.fusion]
-        fused = reciprocal_rank_fusion([dense_ids, lexical_ids], weights, k=s.rrf_k)
-        timings["fuse"] = (time.perf_counter() - t) * 1000
-        return [
-            _Candidate(row_id, score, rank, dense_scores.get(row_id), lexical_scores.get(row_id))
-            for rank, (row_id, score) in enumerate(fused, start=1)
-        ]
-
     def _rank(
-        self, request: SearchRequest, query: str, vector: np.ndarray,
-        version: IndexVersion, facets: Facets, timings: dict[str, float],
-    ) -> Ranked:
-        """How many artifacts the query finds, and the requested page of them, each with its
-        best capabilities, best first."""
-        s = self.settings
-        mask = None if request.filters.empty else facets.mask(
-            version.version, version.ids, request.filters
-        )
-        depth = max(s.candidates, (request.offset + request.limit) * 4)
-        candidates = self._candidates(query, vector, depth, version, mask, timings)
+        self, request: SearchRequest, query: str, vector: np.ndarray, version: IndexVersion,
+        snapshot: Snapshot, timings: dict[str, float],
+    ) -> Ranking:
+        """The artifacts that serve the need (and the requested page of them), best first."""
         t = time.perf_counter()
-        groups: dict[int, list[_Candidate]] = {}
-        for cand in candidates:
-            artifact_id = facets.artifact_of(cand.row_id)
-            if artifact_id is not None:  # skip rows deleted since the index was built
-                groups.setdefault(artifact_id, []).append(cand)
-        ordered = list(groups.items())  # insertion order = best capability first
-        page = ordered[request.offset : request.offset + request.limit]
-        timings["group"] = (time.perf_counter() - t) * 1000
-        return len(ordered), tuple((aid, tuple(cands[: s.capabilities_per_hit])) for aid, cands in page)
+        facets = snapshot.facets
+        reading = snapshot.reader.read(query)
+        mask = None if request.filters.empty else facets.mask(version.version, version.ids, request.filters)
+        depth = max(self.settings.candidates, (request.offset + request.limit) * 4)
+        found = candidates(query, vector, reading, version, facets, mask, depth, self.rank_settings)
+        timings["retrieve"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        ranked = rank_artifacts(found, reading, version, facets, query, self.model, self.rank_settings)
+        timings["rank"] = (time.perf_counter() - t) * 1000
+        return paged(ranked, request.offset, request.limit, self.rank_settings.floor)
 
     def _search_one(
-        self, request: SearchRequest, query: str, vector: np.ndarray,
-        version: IndexVersion, facets: Facets,
+        self, request: SearchRequest, query: str, vector: np.ndarray, version: IndexVersion,
+        snapshot: Snapshot,
     ) -> SearchResult:
         timings: dict[str, float] = {}
         key = (query, request.filters, request.offset, request.limit)
-        # A ranking holds for one (index version, facets) pair; every pair the service serves
-        # comes with a Facets object of its own, a fallback to an older version included.
-        ranked = self.pages.get(facets, key)
-        if ranked is None:
-            ranked = self._rank(request, query, vector, version, facets, timings)
-            self.pages.put(facets, key, ranked)
-        total, shown = ranked
-
+        # A ranking holds for one served snapshot; every version the service serves (a fallback
+        # to an older one included) comes with a snapshot of its own.
+        ranking = self.pages.get(snapshot, key)
+        if ranking is None:
+            ranking = self._rank(request, query, vector, version, snapshot, timings)
+            self.pages.put(snapshot, key, ranking)
         t = time.perf_counter()
-        artifacts = self.records.artifacts_by_row([aid for aid, _ in shown])
+        hits = self._hits(query, ranking.page, request.offset + 1)
+        nearest = self._hits(query, ranking.nearest, 1)
+        timings["records"] = (time.perf_counter() - t) * 1000
+        result = SearchResult(
+            search_id=uuid.uuid4().hex,
+            query=query,
+            normalized_query=normalize_query(query),
+            filters=request.filters,
+            total=ranking.total,
+            limit=request.limit,
+            offset=request.offset,
+            hits=hits,
+            index_version=version.version,
+            timings_ms=timings,
+            nearest=nearest,
+        )
+        # A search that found nothing fitting is evidence of nothing: it is not recorded.
+        if request.record and self.recorder is not None and hits:
+            self.recorder.submit(self._record(result, request))
+        return result
+
+    def _hits(self, query: str, shown: Sequence[RankedArtifact], first_rank: int) -> list[ArtifactHit]:
+        artifacts = self.records.artifacts_by_row([r.artifact_id for r in shown])
         cap_records = self.records.capabilities_by_row(
-            [c.row_id for _, cs in shown for c in cs], with_counts=False
+            [c.row_id for r in shown for c in r.capabilities], with_counts=False
         )
         terms = QueryTerms(query)
         hits: list[ArtifactHit] = []
-        for rank, (aid, cands) in enumerate(shown, start=request.offset + 1):
+        for rank, ranked in enumerate(shown, start=first_rank):
+            aid, cands = ranked.artifact_id, ranked.capabilities
             if aid not in artifacts:
                 continue
             matches = [
@@ -273,24 +262,8 @@ class Searcher:
                 for c in cands
                 if (rec := cap_records.get(c.row_id)) is not None
             ]
-            hits.append(ArtifactHit(rank, round(cands[0].score, 6), artifacts[aid], matches))
-        timings["records"] = (time.perf_counter() - t) * 1000
-
-        result = SearchResult(
-            search_id=uuid.uuid4().hex,
-            query=query,
-            normalized_query=normalize_query(query),
-            filters=request.filters,
-            total=total,
-            limit=request.limit,
-            offset=request.offset,
-            hits=hits,
-            index_version=version.version,
-            timings_ms=timings,
-        )
-        if request.record and self.recorder is not None:
-            self.recorder.submit(self._record(result, request))
-        return result
+            hits.append(ArtifactHit(rank, ranked.relevance, artifacts[aid], matches, ranked.evidence))
+        return hits
 
     def _record(self, result: SearchResult, request: SearchRequest) -> SearchRecord:
         client_hash = hash_client(self.client_salt, request.client_id)

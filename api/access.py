@@ -6,7 +6,9 @@ One pure-ASGI middleware runs before every route:
    Content-Length, or while it streams in when it has none).
 2. A key in ``Authorization: Bearer …`` or ``X-API-Key`` must be valid (else 401); the key's
    row is put in ``request.state.api_key`` for routes that need a scope.
-3. Each client gets a token bucket: keyed clients by key (``key_rate_per_minute``),
+3. The client is what the server can verify (``verified_client``): the key, else the
+   address; it is put in ``request.state.client`` and is the identity of every match unit and
+   feedback. Each client gets a token bucket: keyed clients by key (``key_rate_per_minute``),
    anonymous ones by address (``anon_rate_per_minute``). An empty bucket is a 429 with
    ``Retry-After``. 0 turns a limit off. /healthz and /static are not limited.
 
@@ -108,17 +110,13 @@ class AccessControl:
             except InvalidKey as exc:
                 await _reply(send, 401, str(exc), {"www-authenticate": "Bearer"})
                 return
-        scope.setdefault("state", {})["api_key"] = key_row
+        peer = scope.get("client") or ("unknown", 0)
+        client = verified_client(key_row, str(peer[0]), headers, limits.trust_forwarded_for)
+        scope.setdefault("state", {}).update(api_key=key_row, client=client)
         path: str = scope.get("path", "")
         if not path.startswith(EXEMPT):
-            if key_row is not None:
-                client, per_minute = f"key:{key_row.key_id}", limits.key_rate_per_minute
-            else:
-                peer = scope.get("client") or ("unknown", 0)
-                forwarded = headers.get("x-forwarded-for", "") if limits.trust_forwarded_for else ""
-                client = "ip:" + (forwarded.split(",")[0].strip() or str(peer[0]))
-                per_minute = limits.anon_rate_per_minute
-            wait = self.buckets.take(client, per_minute)
+            per_minute = limits.key_rate_per_minute if key_row is not None else limits.anon_rate_per_minute
+            wait = self.buckets.take(rate_bucket(client), per_minute)
             if wait > 0:
                 await _reply(send, 429, f"rate limit of {per_minute} requests a minute reached",
                              {"retry-after": str(max(1, math.ceil(wait)))})
@@ -146,6 +144,26 @@ class AccessControl:
         except TooLarge:
             if not started:
                 await _reply(send, 413, f"the request body is over {limit} bytes")
+
+
+def verified_client(key: ApiKeyRow | None, peer: str, headers: dict[str, str], trust_forwarded: bool) -> str:
+    """Who is asking, from what the server can check: the API key, else the address.
+
+    Behind your own proxy (``trust_forwarded_for``) the address is the last one in
+    X-Forwarded-For, the one that proxy saw; earlier entries are whatever the client wrote.
+    ``X-Client-Id`` is never an identity of its own: it only tells apart the users behind one
+    key (a key holder's own app may subdivide its traffic, not multiply itself without a key)."""
+    if key is not None:
+        sub = headers.get("x-client-id", "").strip()[:100]
+        return f"key:{key.key_id}" + (f"/{sub}" if sub else "")
+    forwarded = headers.get("x-forwarded-for", "") if trust_forwarded else ""
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    return "ip:" + (hops[-1] if hops else peer)
+
+
+def rate_bucket(client: str) -> str:
+    """A key's sub-clients share its bucket."""
+    return client.split("/", 1)[0]
 
 
 def api_key(request: Request) -> ApiKeyRow | None:

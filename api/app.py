@@ -25,6 +25,7 @@ from matchgraph.engine.errors import (
     NotFound,
 )
 from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.jobs.index_job import PeriodicJob
 from matchgraph.engine.settings import Settings
 
 _STATUS: dict[type[Exception], int] = {
@@ -52,18 +53,20 @@ def create_app(
         # of the collector's sight, or every full collection walks it (a 70 ms pause) mid-request.
         gc.collect()
         gc.freeze()
-        reindexer = None
+        background = []
         if reindex_every:
-            from matchgraph.engine.jobs.index_job import PeriodicIndexJob
-
-            reindexer = PeriodicIndexJob(app.state.matchgraph.reindex, reindex_every)
-            reindexer.start()
-        app.state.reindexer = reindexer
+            background.append(PeriodicJob("reindexer", app.state.matchgraph.reindex, reindex_every))
+        if settings.server.evidence_refresh_seconds:
+            background.append(PeriodicJob("evidence", app.state.matchgraph.refresh_evidence,
+                                          settings.server.evidence_refresh_seconds))
+        for job in background:
+            job.start()
+        app.state.background = background
         try:
             yield
         finally:
-            if reindexer is not None:
-                reindexer.close()
+            for job in background:
+                job.close()
             if owned:
                 app.state.matchgraph.close()  # flushes every acknowledged match
 

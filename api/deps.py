@@ -17,14 +17,10 @@ async def get_engine(request: Request) -> Matchgraph:
 
 
 async def client_id(request: Request) -> str | None:
-    """Who is asking, for de-duplicating evidence: the API key, an explicit id, else the address."""
-    key = getattr(request.state, "api_key", None)
-    if key is not None:
-        return f"key:{key.key_id}"
-    explicit = request.headers.get("x-client-id")
-    if explicit:
-        return explicit[:200]
-    return request.client.host if request.client else None
+    """Who is asking, as verified by the access middleware (``api.access.verified_client``):
+    never a header the client sets freely."""
+    client: str | None = getattr(request.state, "client", None)
+    return client
 
 
 MatchgraphDep = Annotated[Matchgraph, Depends(get_engine)]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from matchgraph.engine.access.keys import IssuedKey, Scope, authenticate, create_key
+from matchgraph.engine.access.salt import deployment_salt
 from matchgraph.engine.catalog.importers import ImportReport, run_import
 from matchgraph.engine.catalog.ingest import (
     IngestReport,
@@ -24,7 +25,7 @@ from matchgraph.engine.catalog.ingest import (
 )
 from matchgraph.engine.catalog.models import Artifact, ArtifactType
 from matchgraph.engine.errors import IndexNotReady
-from matchgraph.engine.evidence.rank_job import RankSummary, run_rank
+from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale, run_rank
 from matchgraph.engine.evidence.reading import EvidenceReader, Neighbour
 from matchgraph.engine.jobs.index_job import IndexJob, IndexReport
 from matchgraph.engine.recommend.compare import Comparison
@@ -90,12 +91,14 @@ class Matchgraph:
             if (rec.record_matches if record is None else record) else None
         )
         self.pages: VersionedLRU[Ranked] = VersionedLRU(settings.search.page_cache_size)
+        self.client_salt = deployment_salt(settings.data_dir, settings.limits.client_salt)
         model = RelevanceModel.load(settings.search.relevance_model or bundled_data() / "relevance.json")
         self.searcher = Searcher(settings.search, self.records, lambda: self.embedder, self.served.current,
-                                 self.recorder, self.pages, settings.limits.client_salt, model, max_limit)
+                                 self.recorder, self.pages, self.client_salt, model, max_limit)
         self.evidence = EvidenceReader(self.records, self.stores.evidence, self.stores.matchlog,
                                        settings.ranking, self.flush_matches)
-        self.recommender = Recommender(self.records, self.stores.evidence, self.content)
+        self.recommender = Recommender(self.records, self.stores.evidence, self.content,
+                                       settings.ranking.suggest_min_clients)
         self.job = IndexJob(self.stores, settings.index, settings.index_root, lambda: self.embedder,
                             self.rank, self.served.refresh)
 
@@ -244,7 +247,7 @@ class Matchgraph:
         client_id: str | None = None,
     ) -> bool:
         self.flush_matches()  # the search may still be on its way to the database
-        client = hash_client(self.settings.limits.client_salt, client_id)
+        client = hash_client(self.client_salt, client_id)
         s = self.stores
         return record_feedback(s.catalog, s.matchlog, s.evidence, search_id, artifact, capability,
                                outcome, client)
@@ -262,6 +265,14 @@ class Matchgraph:
     def rank(self, as_of: date | None = None) -> RankSummary:
         self.flush_matches()
         return run_rank(self.stores, self.records, self.content(), self.settings.ranking, as_of)
+
+    def refresh_evidence(self) -> RankSummary | None:
+        """Fold what was recorded since the last run into the graph and the scores, when
+        anything was (a running server calls this every ``evidence_refresh_seconds``)."""
+        self.flush_matches()
+        if not rank_is_stale(self.stores):
+            return None
+        return self.rank()
 
     def score(self, artifact_id: int) -> ScoreRow | None:
         return self.evidence.score(artifact_id)

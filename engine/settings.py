@@ -108,6 +108,9 @@ class RankingSettings(_Group):
     graph_top_k: int = Field(
         5, ge=2, le=50, description="Artifacts at the top of a search that count as matched together."
     )
+    suggest_min_clients: int = Field(
+        3, ge=1, description="Distinct verified clients a search needs before it is a suggested search."
+    )
     substitute_similarity: float = Field(
         0.5, ge=0, le=1,
         description="Content similarity (artifact centroids) from which a co-match edge is a "
@@ -123,16 +126,18 @@ class RankingSettings(_Group):
         description="Days for Freshness to halve, per artifact type (JSON), with a 'default'.",
     )
     match_prior_strength: float = Field(
-        10.0, gt=0,
-        description="Pseudo-matches that pull the Match Graph part toward its type's average.",
+        60.0, gt=0,
+        description="Distinct clients' worth of evidence at which the Match Graph part is half way "
+        "(a few clients move it little; see the README's rule for stable scores).",
     )
 
 
 class LimitSettings(_Group):
     """Who may ask, how often and how much."""
 
-    client_salt: str = Field(
-        "matchgraph", description="Salt for hashing client ids; raw ids are never stored."
+    client_salt: str | None = Field(
+        None, description="Salt for hashing client ids (raw ids are never stored); unset: one made "
+        "at random for this deployment and kept in the state folder.",
     )
     anon_rate_per_minute: int = Field(
         60, ge=0, description="Requests a minute per address without a key (0: no limit)."
@@ -160,6 +165,11 @@ class ServerSettings(_Group):
         None, gt=0,
         description="Seconds between runs of the re-indexing job in the server's background "
         "(`serve --reindex-every 15m`); unset: never.",
+    )
+    evidence_refresh_seconds: float = Field(
+        30.0, ge=0, le=3600,
+        description="Most seconds before a recorded search shows in times matched, the match graph and "
+        "the scores of a running server (0: only at start and after re-indexing).",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser (JSON list)."

@@ -11,10 +11,13 @@ from matchgraph.engine.settings import Settings
 
 @pytest.fixture
 def client(indexed_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(indexed_settings)) as c:
+    # as if behind the deployment's own proxy: each search comes from its own address
+    with TestClient(create_app(indexed_settings.changed(trust_forwarded_for=True))) as c:
+        # a search is suggested once three distinct clients asked it
         for i, q in enumerate(["transcribe audio to text", "speech recognition for calls",
-                               "run an LLM locally", "vector database for RAG"]):
-            c.get("/v1/search", params={"q": q, "limit": 3}, headers={"X-Client-Id": f"u{i}"})
+                               "run an LLM locally", "vector database for RAG",
+                               "transcribe audio to text", "transcribe audio to text"]):
+            c.get("/v1/search", params={"q": q, "limit": 3}, headers={"X-Forwarded-For": f"10.0.0.{i}"})
         c.app.state.matchgraph.rank()  # type: ignore[attr-defined]
         yield c
 
@@ -73,7 +76,9 @@ def test_resolve_then_feedback(client: TestClient) -> None:
     fb = {"resolve_id": body["resolve_id"], "artifact": "speechy", "outcome": "succeeded"}
     assert client.post("/v1/feedback", json=fb).json() == {"counted": True}
     assert client.post("/v1/feedback", json=fb).json() == {"counted": False}  # once per client
-    other = client.post("/v1/feedback", json=fb, headers={"X-Client-Id": "someone-else"})
+    rotated = client.post("/v1/feedback", json=fb, headers={"X-Client-Id": "someone-else"})
+    assert rotated.json() == {"counted": False}  # a header the client writes is not an identity
+    other = client.post("/v1/feedback", json=fb, headers={"X-Forwarded-For": "10.9.9.9"})
     assert other.json() == {"counted": True}
 
 

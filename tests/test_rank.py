@@ -43,11 +43,13 @@ def test_freshness_halves_every_half_life() -> None:
     assert missing.n == 0 and missing.low == 0.0 and missing.high == 1.0
 
 
-def test_match_graph_shrinks_toward_the_type_prior() -> None:
-    none = match_graph_part(0, 0, scale=5.0, prior=0.4, strength=10, centrality=0.0)
-    assert none.note == "0 matches: prior only" and none.value == pytest.approx(0.75 * 0.4)
-    some = match_graph_part(50, 0, scale=5.0, prior=0.4, strength=10, centrality=0.0)
-    assert some.value > none.value and (some.high - some.low) < (none.high - none.low)
+def test_match_graph_grows_slowly_with_few_clients_and_saturates_with_many() -> None:
+    none = match_graph_part(0, 0, evidence=0.0, half=60, centrality=0.0)
+    assert none.note == "0 matches yet" and none.value == 0.0
+    few = match_graph_part(40, 0, evidence=4.5, half=60, centrality=1.0)
+    many = match_graph_part(400, 0, evidence=300.0, half=60, centrality=1.0)
+    assert few.value < 0.1 < 0.75 < many.value
+    assert (many.high - many.low) < (few.high - few.low)
 
 
 def search(mg: Matchgraph, query: str, client: str, limit: int = 2) -> list[str]:
@@ -76,7 +78,7 @@ def test_scripted_evidence_gives_expected_edges_counts_parts_and_verdict(
 
         unmatched = sorted(set(ids) - set(pair) - set(other))[0]
         parts = mg.score(ids[unmatched]).parts  # type: ignore[union-attr]
-        assert parts["match_graph"]["note"] == "0 matches: prior only"
+        assert parts["match_graph"]["note"] == "0 matches yet"
         artifact = mg.get_artifact(unmatched).artifact
         checklist = quality_checklist(artifact)
         met = sum(checklist.values()) / len(checklist)

@@ -127,8 +127,28 @@ def test_a_batch_is_written_whole_with_its_counters(filled: Stores) -> None:
     seen = {(u.client, u.query, u.artifact_id) for u in units}
     assert {("alice", "vector db", vec), ("bob", "vector db", vec)} <= seen
     assert log.match_timeline(vec) == [(NOW.date().isoformat(), 2)]
+    assert log.query_capability_counts() == []  # the query counters move when evidence is folded
+    counts = log.fold_evidence(top_k=5)
     queries = log.query_capability_counts()
     assert any(q.query == "vector db" and q.artifact_id == vec and q.units == 2 for q in queries)
+    pixel = catalog.artifact("pixel-forge").row_id
+    assert counts.units == 2  # (alice, "vector db", day) and (bob, "vector db", day)
+    assert counts.pairs == {(min(vec, pixel), max(vec, pixel)): 1}
+
+
+def test_folding_evidence_twice_adds_only_what_is_new(filled: Stores) -> None:
+    log, catalog = filled.matchlog, filled.catalog
+    vec, pixel = catalog.artifact("vecstore").row_id, catalog.artifact("pixel-forge").row_id
+    log.record_searches([a_search(filled, "s1", "alice", "q one", ["vecstore"])])
+    first = log.fold_evidence(top_k=5)
+    assert (first.units, first.appearances, first.pairs) == (1, {vec: 1}, {})
+    assert log.fold_evidence(top_k=5) == first  # nothing new, nothing moves
+    # the same unit later returns one more artifact: no new unit, one new pair
+    log.record_searches([a_search(filled, "s2", "alice", "q one", ["vecstore", "pixel-forge"])])
+    second = log.fold_evidence(top_k=5)
+    assert (second.units, second.appearances) == (1, {vec: 1, pixel: 1})
+    assert second.pairs == {(min(vec, pixel), max(vec, pixel)): 1}
+    assert log.fold_evidence(top_k=1).units == 1  # another top-k refolds from the start
 
 
 def test_a_failing_batch_writes_nothing(filled: Stores) -> None:

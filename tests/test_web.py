@@ -30,7 +30,7 @@ def _prepare(indexed_state: Path, folder: Path) -> Settings:
     """A private copy of the indexed fixture state plus the hostile manifests, indexed."""
     state = folder / "state"
     shutil.copytree(indexed_state, state)
-    settings = Settings(data_dir=state, writer_flush_seconds=0.05)
+    settings = Settings(data_dir=state, writer_flush_seconds=0.05, trust_forwarded_for=True)
     with Matchgraph(settings, record=False) as mg:
         mg.ingest([HOSTILE])
         mg.index()
@@ -42,7 +42,7 @@ def client(indexed_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     settings = _prepare(indexed_state, tmp_path_factory.mktemp("web"))
     with TestClient(create_app(settings)) as c:
         for i, q in enumerate(SEARCHES):
-            c.get("/", params={"q": q}, headers={"X-Client-Id": f"web-{i}"})
+            c.get("/", params={"q": q}, headers={"X-Forwarded-For": f"10.1.0.{i}"})
         c.app.state.matchgraph.rank()  # type: ignore[attr-defined]
         yield c
 

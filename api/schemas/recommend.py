@@ -20,6 +20,8 @@ class PartOut(BaseModel):
     high: float
     note: str
     inputs: dict[str, object]
+    known: bool = Field(True, description="False: no data for this part; it is shown as unknown and its "
+                        "weight is spread over the known parts.")
 
 
 class ScoreOut(BaseModel):

@@ -56,7 +56,7 @@ def _sentence(text: str) -> str:
 
 
 def _bars(parts: list[PartView]) -> svg.Bars:
-    return svg.score_bars([(p.label, p.value, p.n, p.low, p.high) for p in parts])
+    return svg.score_bars([(p.label, p.value, p.n, p.low, p.high, p.known) for p in parts])
 
 
 def _pairs(a: SideView, b: SideView) -> tuple[list[svg.PairBar], float]:

@@ -37,6 +37,7 @@ class Bar:
     width: float
     low_x: float
     high_x: float
+    known: bool = True
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,13 @@ class Bars:
     bar_w: float = BAR_W
 
 
-def score_bars(parts: Sequence[tuple[str, float, int, float, float]]) -> Bars:
-    """(label, value, n, low, high) per part -> one bar per row with its interval."""
+def score_bars(parts: Sequence[tuple[str, float, int, float, float, bool]]) -> Bars:
+    """(label, value, n, low, high, known) per part -> one bar per row with its interval (an
+    unknown part gets an empty track)."""
     bars = []
-    for i, (label, value, n, low, high) in enumerate(parts):
-        bars.append(Bar(label, value, n, 8 + i * ROW_H, round(BAR_W * _unit(value), 1),
-                        round(BAR_X + BAR_W * _unit(low), 1), round(BAR_X + BAR_W * _unit(high), 1)))
+    for i, (label, value, n, low, high, known) in enumerate(parts):
+        bars.append(Bar(label, value, n, 8 + i * ROW_H, round(BAR_W * _unit(value), 1) if known else 0.0,
+                        round(BAR_X + BAR_W * _unit(low), 1), round(BAR_X + BAR_W * _unit(high), 1), known))
     return Bars(bars, 16 + len(bars) * ROW_H)
 
 

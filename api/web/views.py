@@ -33,6 +33,7 @@ class PartView:
     low: float
     high: float
     note: str
+    known: bool = True  # False: no data; shown as unknown, not as 0
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def parts_of(row: ScoreRow | None) -> list[PartView]:
         if isinstance(part, dict):
             out.append(PartView(key, LABELS[key], float(part.get("value", 0.0)), int(part.get("n", 0)),
                                 float(part.get("low", 0.0)), float(part.get("high", 0.0)),
-                                str(part.get("note", ""))))
+                                str(part.get("note", "")), bool(part.get("known", True))))
     return out
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from matchgraph.engine.store.records import EdgeRow, MatchUnitRow
+from matchgraph.engine.store.records import EdgeRow, GraphCounts, MatchUnitRow
 
 SUBSTITUTE = "substitute"
 COMPLEMENT = "complement"
@@ -39,23 +39,33 @@ def edge_kind(similarity: float, same_type: bool, threshold: float) -> str:
     return SUBSTITUTE if similarity >= needed else COMPLEMENT
 
 
-def build_graph(
-    units: Iterable[MatchUnitRow],
+def count_units(units: Iterable[MatchUnitRow]) -> GraphCounts:
+    """The counters from the whole match log at once (what ``MatchLog.fold_evidence`` keeps up
+    to date a few units at a time)."""
+    grouped: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+    for row in units:
+        grouped[(row.client, row.query, row.day)].add(row.artifact_id)
+    appearances: Counter[int] = Counter()
+    together: Counter[tuple[int, int]] = Counter()
+    clients: dict[int, set[str]] = defaultdict(set)
+    for (client, _, _), members in grouped.items():
+        appearances.update(members)
+        together.update(combinations(sorted(members), 2))
+        for a in members if client else ():
+            clients[a].add(client)
+    return GraphCounts(len(grouped), dict(appearances), dict(together),
+                       {a: len(c) for a, c in clients.items()})
+
+
+def graph_from_counts(
+    counts: GraphCounts,
     similarity: Callable[[int, int], float],
     types: dict[int, str],
     substitute_similarity: float,
 ) -> GraphBuild:
-    grouped: dict[tuple[str, str, str], set[int]] = defaultdict(set)
-    for row in units:
-        grouped[(row.client, row.query, row.day)].add(row.artifact_id)
-    total = len(grouped)
-    appearances: Counter[int] = Counter()
-    together: Counter[tuple[int, int]] = Counter()
-    for members in grouped.values():
-        appearances.update(members)
-        together.update(combinations(sorted(members), 2))
+    total, appearances = counts.units, counts.appearances
     edges = []
-    for (a, b), co in sorted(together.items()):
+    for (a, b), co in sorted(counts.pairs.items()):
         ca, cb = appearances[a], appearances[b]
         jaccard = co / (ca + cb - co)
         pmi = math.log(co * total / (ca * cb))
@@ -64,6 +74,15 @@ def build_graph(
         kind = edge_kind(sim, types.get(a) == types.get(b), substitute_similarity)
         edges.append(EdgeRow(a, b, kind, co, round(jaccard, 6), round(npmi, 6), round(sim, 6)))
     return GraphBuild(edges, total, dict(appearances), centrality(edges))
+
+
+def build_graph(
+    units: Iterable[MatchUnitRow],
+    similarity: Callable[[int, int], float],
+    types: dict[int, str],
+    substitute_similarity: float,
+) -> GraphBuild:
+    return graph_from_counts(count_units(units), similarity, types, substitute_similarity)
 
 
 def centrality(edges: Sequence[EdgeRow]) -> dict[int, float]:

@@ -7,7 +7,6 @@ reproduced from the database alone.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from matchgraph.engine.catalog.models import Artifact
-from matchgraph.engine.evidence.graph import COMPLEMENT, build_graph
+from matchgraph.engine.evidence.graph import graph_from_counts
 from matchgraph.engine.evidence.scores import (
     PARTS,
     Part,
@@ -74,6 +73,15 @@ def mention_counts(artifacts: Mapping[int, Artifact]) -> dict[int, int]:
     return {target: len(sources) for target, sources in mentioned_by.items()}
 
 
+def effective_evidence(units: int, clients: int, positive: int) -> float:
+    """How much the match log says about an artifact: one per distinct verified client, plus a
+    twentieth for each further unit those clients added, at most half as much again (a client
+    repeating itself under many queries adds little); positive feedback counts up to one per
+    client."""
+    repeat = min(0.5 * clients, 0.05 * max(0, units - clients))
+    return clients + repeat + min(positive, clients)
+
+
 def run_rank(
     stores: Stores, records: RecordReader, content: ContentSpace, settings: RankingSettings,
     as_of: date | None = None,
@@ -91,22 +99,15 @@ def run_rank(
         positive[tally.artifact_id] += tally.positive
         negative[tally.artifact_id] += tally.negative
 
-    graph = build_graph(matchlog.match_units(settings.graph_top_k), content.similarity, types,
-                        settings.substitute_similarity)
-    complements: Counter[int] = Counter()
-    for edge in graph.edges:
-        if edge.kind == COMPLEMENT:
-            complements[edge.a] += 1
-            complements[edge.b] += 1
+    # the counters move with the matches recorded since the last run; the edges are derived
+    # from them (the same as ``build_graph`` over the whole log, benchmarks/evidence_fold.py)
+    counts = matchlog.fold_evidence(settings.graph_top_k)
+    graph = graph_from_counts(counts, content.similarity, types, settings.substitute_similarity)
     mentions = mention_counts(artifacts)
     refs = adoption_references(artifacts)
 
-    support = {a: matched.get(a, 0) + positive[a] for a in artifacts}
-    scale = math.log1p(max(support.values(), default=0))
-    by_type: dict[str, list[float]] = {}
-    for row_id, n in support.items():
-        by_type.setdefault(types[row_id], []).append(math.log1p(n) / scale if scale else 0.0)
-    priors = {t: sum(v) / len(v) for t, v in by_type.items()}
+    support = {a: effective_evidence(counts.appearances.get(a, 0), counts.clients.get(a, 0), positive[a])
+               for a in artifacts}
 
     scores: dict[int, ScoreRow] = {}
     for row_id, artifact in artifacts.items():
@@ -117,12 +118,9 @@ def run_rank(
         parts: dict[str, Part] = {
             "adoption": adoption_part(artifact, refs),
             "quality": quality_part(artifact, positive[row_id], negative[row_id]),
-            "ecosystem": ecosystem_part(artifact, complements[row_id], mentions.get(row_id, 0),
-                                        max(complements.values(), default=0),
-                                        max(mentions.values(), default=0)),
-            "match_graph": match_graph_part(matched.get(row_id, 0), positive[row_id], scale,
-                                            priors.get(t, 0.0), settings.match_prior_strength,
-                                            graph.centrality.get(row_id, 0.0)),
+            "ecosystem": ecosystem_part(artifact, mentions.get(row_id, 0), max(mentions.values(), default=0)),
+            "match_graph": match_graph_part(matched.get(row_id, 0), positive[row_id], support[row_id],
+                                            settings.match_prior_strength, graph.centrality.get(row_id, 0.0)),
             "freshness": freshness_part(artifact.updated_at, as_of, half_life),
         }
         weights = weights_for(t, settings.rank_weights)

@@ -42,11 +42,12 @@ class Part:
     high: float
     note: str
     inputs: dict[str, object] = field(default_factory=dict)
+    known: bool = True  # False: no data at all; the part is shown as unknown and not weighed
 
     def as_dict(self) -> dict[str, object]:
         # by hand: dataclasses.asdict deep-copies, and the rank job calls this 5x per artifact
         return {"value": self.value, "n": self.n, "low": self.low, "high": self.high,
-                "note": self.note, "inputs": dict(self.inputs)}
+                "note": self.note, "inputs": dict(self.inputs), "known": self.known}
 
 
 def _clip(x: float) -> float:
@@ -71,34 +72,57 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-ADOPTION_METRICS = ("github_stars", "downloads", "likes")
+# Counts compared on a log scale within the artifact's type (or across all types when fewer
+# than MIN_PEERS of its type have the figure); the two leaderboard figures have scales of their own.
+COUNT_METRICS = ("github_stars", "pypi_downloads_monthly", "npm_downloads_weekly", "hf_downloads_monthly",
+                 "hf_likes", "docker_pulls", "vscode_installs", "chrome_users", "monthly_active_users",
+                 "weekly_active_users", "paper_citations", "customers", "downloads", "likes")
+SCORED_METRICS = frozenset({*COUNT_METRICS, "lmarena_elo", "openrouter_rank"})
+MIN_PEERS = 3
+ELO_FLOOR = 1100.0  # an LMArena score at or under this counts as no adoption
 
 
 def adoption_references(artifacts: Mapping[int, Artifact]) -> dict[tuple[str, str], float]:
-    """Per (type, metric): the 90th percentile of log1p(value) among artifacts that have it."""
+    """Per (type, metric), and per ("*", metric) over all types: the 90th percentile of
+    log1p(value) (of the score, for lmarena_elo) among artifacts that have it."""
     logs: dict[tuple[str, str], list[float]] = {}
     for a in artifacts.values():
-        for metric in ADOPTION_METRICS:
-            value = a.adoption.value_of(metric)
-            if value:
-                logs.setdefault((a.type.value, metric), []).append(math.log1p(value))
-    return {key: percentile(vals, 0.9) for key, vals in logs.items()}
+        for signal in a.adoption.signals:
+            metric = signal.metric.value
+            if metric in COUNT_METRICS or metric == "lmarena_elo":
+                v = signal.value if metric == "lmarena_elo" else math.log1p(signal.value)
+                for key in ((a.type.value, metric), ("*", metric)):
+                    logs.setdefault(key, []).append(v)
+    return {key: percentile(vals, 0.9) for key, vals in logs.items()
+            if key[0] == "*" or len(vals) >= MIN_PEERS}
+
+
+def _signal_score(type_: str, metric: str, value: float, refs: Mapping[tuple[str, str], float]) -> float:
+    if metric == "openrouter_rank":  # 1 is the most used; 100 and beyond count as none
+        return max(0.0, 1 - math.log10(max(1.0, value)) / 2)
+    ref = refs.get((type_, metric), refs.get(("*", metric), 0.0))
+    if metric == "lmarena_elo":
+        return (value - ELO_FLOOR) / (ref - ELO_FLOOR) if ref > ELO_FLOOR else 1.0
+    return 1.0 if ref <= 0 else math.log1p(value) / ref
 
 
 def adoption_part(artifact: Artifact, refs: Mapping[tuple[str, str], float]) -> Part:
+    """The best of its signals, each scaled against its peers. No signal is unknown, not zero."""
     scores: dict[str, float] = {}
     inputs: dict[str, object] = {}
-    for metric in ADOPTION_METRICS:
-        value = artifact.adoption.value_of(metric)
-        if value:
-            inputs[metric] = value
-            ref = refs.get((artifact.type.value, metric), 0.0)
-            scores[metric] = 1.0 if ref <= 0 else math.log1p(value) / ref
+    for signal in artifact.adoption.signals:
+        metric = signal.metric.value
+        if metric in inputs or metric not in SCORED_METRICS:
+            continue
+        inputs[metric] = signal.value
+        scores[metric] = _signal_score(artifact.type.value, metric, signal.value, refs)
     if not scores:
-        return Part(0.0, 0, 0.0, 1.0, "no adoption figures in the manifest", inputs)
+        return Part(0.0, 0, 0.0, 1.0, "unknown: no adoption figures in the manifest", inputs, known=False)
     value = _clip(max(scores.values()))
     best = max(scores, key=lambda m: scores[m])
-    note = f"{best.replace('_', ' ')}: {inputs[best]:,} (log-scaled within {artifact.type.value}s)"
+    approximate = any(s.approximate for s in artifact.adoption.signals if s.metric.value == best)
+    shown = f"{'~' if approximate else ''}{inputs[best]:,}"
+    note = f"{best.replace('_', ' ')}: {shown} (log-scaled within {artifact.type.value}s)"
     return Part(value, len(scores), value, value, note, inputs)
 
 
@@ -155,44 +179,42 @@ def has_api(artifact: Artifact) -> bool:
     return any(w in words for w in (" api", " sdk", "http endpoint", "rest ", "python library"))
 
 
-def ecosystem_part(
-    artifact: Artifact, complements: int, mentions: int, max_complements: int, max_mentions: int
-) -> Part:
-    comp = math.log1p(complements) / math.log1p(max_complements) if max_complements else 0.0
+def ecosystem_part(artifact: Artifact, mentions: int, max_mentions: int) -> Part:
+    """Catalog facts only: how many other artifacts name it, an open licence, an API or SDK.
+    (What searches return together is the Match Graph part's, where it is counted by client.)"""
     ment = math.log1p(mentions) / math.log1p(max_mentions) if max_mentions else 0.0
     open_ = is_open(artifact)
     api = has_api(artifact)
-    value = 0.3 * comp + 0.3 * ment + 0.2 * open_ + 0.2 * api
-    inputs: dict[str, object] = {"complement_edges": complements, "mentioned_by": mentions,
-                                 "open_license": open_, "api_or_sdk": api}
-    bits = [f"{complements} complement edges", f"mentioned by {mentions}"]
+    value = 0.5 * ment + 0.25 * open_ + 0.25 * api
+    inputs: dict[str, object] = {"mentioned_by": mentions, "open_license": open_, "api_or_sdk": api}
+    bits = [f"mentioned by {mentions}"]
     bits += ["open license"] if open_ else []
     bits += ["API/SDK"] if api else []
-    n = complements + mentions
-    return Part(_clip(value), n, _clip(value), _clip(value), ", ".join(bits), inputs)
+    return Part(_clip(value), mentions, _clip(value), _clip(value), ", ".join(bits), inputs)
 
 
-def match_graph_part(
-    matched: int, positive: int, scale: float, prior: float, strength: float, centrality: float,
-) -> Part:
-    """``scale`` is log1p of the catalog's largest evidence; ``prior`` the type's average."""
-    evidence = matched + positive
-    raw = math.log1p(evidence) / scale if scale > 0 else 0.0
-    shrunk = (evidence * raw + strength * prior) / (evidence + strength)
-    value = 0.75 * shrunk + 0.25 * centrality
-    spread = 0.5 * strength / (evidence + strength)
+def match_graph_part(matched: int, positive: int, evidence: float, half: float, centrality: float) -> Part:
+    """``evidence`` is the artifact's effective evidence (``rank_job.effective_evidence``,
+    counted by distinct verified clients); the part is ``evidence / (evidence + half)`` (half
+    way at ``half`` clients' worth), of which a quarter rides on its place in the match graph.
+    The curve is near-linear at the start, so a few clients move it little."""
+    level = evidence / (evidence + half) if evidence > 0 else 0.0
+    value = level * (0.75 + 0.25 * centrality)
+    spread = 0.5 * half / (evidence + half)
     inputs: dict[str, object] = {"times_matched": matched, "positive_feedback": positive,
-                                 "type_prior": round(prior, 4), "centrality": centrality}
-    if evidence == 0:
-        note = "0 matches: prior only"
+                                 "effective_evidence": round(evidence, 2), "centrality": centrality}
+    if matched + positive == 0:
+        note = "0 matches yet"
     else:
         note = f"{matched} matches" + (f", {positive} positive feedback" if positive else "")
-    return Part(_clip(value), evidence, _clip(value - spread), _clip(value + spread), note, inputs)
+        note += f" ({evidence:g} clients' worth)"
+    return Part(_clip(value), matched + positive, _clip(value - spread), _clip(value + spread), note, inputs)
 
 
 def freshness_part(updated_at: date | None, as_of: date, half_life: float) -> Part:
     if updated_at is None:
-        return Part(0.25, 0, 0.0, 1.0, "no update date in the manifest", {"half_life_days": half_life})
+        return Part(0.0, 0, 0.0, 1.0, "unknown: no update date in the manifest",
+                    {"half_life_days": half_life}, known=False)
     age = max(0, (as_of - updated_at).days)
     value = 0.5 ** (age / half_life)
     inputs: dict[str, object] = {"updated_at": updated_at.isoformat(), "age_days": age,
@@ -201,8 +223,11 @@ def freshness_part(updated_at: date | None, as_of: date, half_life: float) -> Pa
 
 
 def weighted_score(parts: Mapping[str, Part], weights: Mapping[str, float]) -> float:
-    total = sum(weights.get(p, 0.0) for p in PARTS) or 1.0
-    return round(100 * sum(weights.get(p, 0.0) * parts[p].value for p in PARTS) / total, 1)
+    """The weighted mean of the parts that have data: an unknown part's weight is spread over
+    the known ones in proportion to theirs, so missing data neither helps nor sinks a score."""
+    known = [p for p in PARTS if parts[p].known]
+    total = sum(weights.get(p, 0.0) for p in known) or 1.0
+    return round(100 * sum(weights.get(p, 0.0) * parts[p].value for p in known) / total, 1)
 
 
 def weights_for(type_: str, table: Mapping[str, Mapping[str, float]]) -> dict[str, float]:

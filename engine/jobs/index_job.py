@@ -142,15 +142,17 @@ class IndexJob:
         return f"{name}: {manifest.count} capabilities, {manifest.model}, {manifest.dense_kind}"
 
 
-class PeriodicIndexJob:
-    """Runs the job every ``interval`` seconds in a background thread (``serve --reindex-every``)."""
+class PeriodicJob:
+    """Runs ``job`` every ``interval`` seconds in a background thread: the re-index job
+    (``serve --reindex-every``) and the evidence refresh (``evidence_refresh_seconds``)."""
 
-    def __init__(self, job: Callable[[], IndexReport], interval: float):
+    def __init__(self, name: str, job: Callable[[], object], interval: float):
+        self.name = name
         self.job = job
         self.interval = interval
         self.stop = threading.Event()
         self.runs = 0
-        self._thread = threading.Thread(target=self._loop, name="reindexer", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -158,11 +160,11 @@ class PeriodicIndexJob:
     def _loop(self) -> None:
         while not self.stop.wait(self.interval):
             try:
-                report = self.job()
+                result = self.job()
                 self.runs += 1
-                logger.info("periodic reindex: %s", report.run.outcome)
-            except Exception:  # the server must outlive a failed job; the run row says why
-                logger.exception("periodic reindex failed")
+                logger.debug("%s: %s", self.name, result)
+            except Exception:  # the server must outlive a failed job; the next run tries again
+                logger.exception("%s failed", self.name)
 
     def close(self, timeout: float = 60.0) -> None:
         self.stop.set()

@@ -15,11 +15,13 @@ from matchgraph.engine.store.reading import RecordReader
 
 class Recommender:
     def __init__(self, records: RecordReader, evidence: EvidenceStore,
-                 content: Callable[[], ContentSpace]):
-        """``content`` gives the content space of the index version being served."""
+                 content: Callable[[], ContentSpace], suggest_min_clients: int = 3):
+        """``content`` gives the content space of the index version being served; a search is
+        suggested once ``suggest_min_clients`` distinct verified clients asked it."""
         self.records = records
         self.evidence = evidence
         self.content = content
+        self.suggest_min_clients = suggest_min_clients
 
     def alternatives(self, slugs: list[str], limit: int = 5) -> list[Alternative]:
         page = [self.records.artifact(s).row_id for s in slugs]
@@ -36,7 +38,8 @@ class Recommender:
         return [(s, others[s.artifact_id]) for s in found if s.artifact_id in others]
 
     def suggested_searches(self, slugs: list[str], limit: int = 5) -> list[tuple[str, int]]:
-        return self.evidence.top_queries([self.records.artifact(s).row_id for s in slugs], limit)
+        return self.evidence.top_queries([self.records.artifact(s).row_id for s in slugs], limit,
+                                         self.suggest_min_clients)
 
     def compare(self, slug_a: str, slug_b: str) -> comparing.Comparison:
         if slug_a == slug_b:

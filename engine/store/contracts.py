@@ -25,6 +25,7 @@ from matchgraph.engine.store.records import (
     EdgeRow,
     FeedbackRecord,
     FeedbackTally,
+    GraphCounts,
     IndexableCapability,
     MatchUnitRow,
     QueryEdgeRow,
@@ -93,7 +94,15 @@ class MatchLog(Protocol):
         """(client, normalised query, day) units and the artifacts in their top ``top_k``."""
         ...
 
-    def query_capability_counts(self) -> list[QueryEdgeRow]: ...
+    def query_capability_counts(self) -> list[QueryEdgeRow]:
+        """Per (normalised query, capability): searches and distinct verified clients, as of the
+        last ``fold_evidence``."""
+        ...
+
+    def fold_evidence(self, top_k: int) -> GraphCounts:
+        """Fold matches recorded since the last call into the graph and query counters (cost
+        follows the new rows) and return the graph's counters."""
+        ...
 
     def match_timeline(self, artifact_id: int) -> list[tuple[str, int]]:
         """(day, distinct units) on which searches returned the artifact, oldest first."""
@@ -126,7 +135,8 @@ class EvidenceStore(Protocol):
 
     def all_edges(self) -> list[EdgeRow]: ...
 
-    def top_queries(self, artifact_ids: Sequence[int], limit: int = 5) -> list[tuple[str, int]]: ...
+    def top_queries(self, artifact_ids: Sequence[int], limit: int = 5, min_clients: int = 1
+                    ) -> list[tuple[str, int]]: ...
 
 
 class AdminStore(Protocol):

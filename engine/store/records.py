@@ -126,6 +126,17 @@ class FeedbackTally:
 
 
 @dataclass(frozen=True)
+class GraphCounts:
+    """The match graph's counters: units, the units each artifact is in the top results of,
+    and the units each pair shares (``a < b``)."""
+
+    units: int
+    appearances: dict[int, int]
+    pairs: dict[tuple[int, int], int]
+    clients: dict[int, int] = field(default_factory=dict)  # distinct clients per artifact
+
+
+@dataclass(frozen=True)
 class MatchUnitRow:
     """One artifact in the top results of one (client, normalised query, day) unit."""
 
@@ -141,7 +152,7 @@ class QueryEdgeRow:
     capability_id: int
     artifact_id: int
     searches: int  # raw
-    units: int  # distinct (client, day)
+    units: int  # distinct verified clients
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,44 @@ CREATE TABLE IF NOT EXISTS feedback (
     UNIQUE (search_id, artifact_id, capability_id, outcome, client_hash)
 );
 CREATE INDEX IF NOT EXISTS feedback_artifact ON feedback(artifact_id);
+CREATE TABLE IF NOT EXISTS fold_state (  -- how far the evidence counters have read the log
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unit_members (  -- artifacts in the top results of each unit
+    unit TEXT NOT NULL,
+    artifact_id INTEGER NOT NULL,
+    PRIMARY KEY (unit, artifact_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS unit_appearances (
+    artifact_id INTEGER PRIMARY KEY,
+    units INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unit_pairs (
+    a INTEGER NOT NULL,
+    b INTEGER NOT NULL,
+    co INTEGER NOT NULL,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS artifact_clients (  -- distinct clients with the artifact in a unit's top
+    artifact_id INTEGER NOT NULL,
+    client_hash TEXT NOT NULL,
+    PRIMARY KEY (artifact_id, client_hash)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS query_seen (
+    normalized_query TEXT NOT NULL,
+    capability_id INTEGER NOT NULL,
+    client_hash TEXT NOT NULL,
+    PRIMARY KEY (normalized_query, capability_id, client_hash)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS query_counts (
+    normalized_query TEXT NOT NULL,
+    capability_id INTEGER NOT NULL,
+    artifact_id INTEGER NOT NULL,
+    searches INTEGER NOT NULL,
+    clients INTEGER NOT NULL,  -- distinct verified clients
+    PRIMARY KEY (normalized_query, capability_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS graph_edges (
     a INTEGER NOT NULL,
     b INTEGER NOT NULL,

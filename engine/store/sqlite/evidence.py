@@ -31,15 +31,20 @@ class SQLiteEvidence:
         return self.database.db
 
     def add_feedback(self, record: FeedbackRecord) -> bool:
-        """Store feedback; False when this client already said the same about the same hit."""
+        """Store feedback: one row per (client, search, artifact), the latest outcome replacing an
+        earlier one. True when it is the client's first word on that hit."""
         with self.database.transaction() as conn:
-            cur = conn.execute(
+            replaced = conn.execute(
+                "DELETE FROM feedback WHERE search_id = ? AND artifact_id = ? AND client_hash = ?",
+                (record.search_id, record.artifact_id, record.client_hash or ""),
+            ).rowcount
+            conn.execute(
                 "INSERT OR IGNORE INTO feedback (search_id, artifact_id, capability_id, outcome,"
                 " client_hash, created_at) VALUES (?,?,?,?,?,?)",
                 (record.search_id, record.artifact_id, record.capability_id or 0, record.outcome,
                  record.client_hash or "", record.created_at.isoformat(timespec="seconds")),
             )
-            return cur.rowcount == 1
+            return replaced == 0
 
     def feedback_tallies(self) -> list[FeedbackTally]:
         """Positive and negative feedback per artifact and capability (0 = artifact level)."""
@@ -139,15 +144,17 @@ class SQLiteEvidence:
         return [EdgeRow(int(a), int(b), k, int(n), float(j), float(p), float(s))
                 for a, b, k, n, j, p, s in rows]
 
-    def top_queries(self, artifact_ids: Sequence[int], limit: int = 5) -> list[tuple[str, int]]:
-        """The most frequent normalised queries that matched any of these artifacts."""
+    def top_queries(self, artifact_ids: Sequence[int], limit: int = 5, min_clients: int = 1
+                    ) -> list[tuple[str, int]]:
+        """The normalised queries that matched any of these artifacts for the most distinct
+        clients, each asked by at least ``min_clients``."""
         if not artifact_ids:
             return []
         marks = ",".join("?" * len(artifact_ids))
         rows: list[Any] = self.db.execute(
             "SELECT normalized_query, MAX(units) AS n FROM query_edges"
-            f" WHERE artifact_id IN ({marks}) GROUP BY normalized_query"
+            f" WHERE artifact_id IN ({marks}) GROUP BY normalized_query HAVING n >= ?"
             " ORDER BY n DESC, normalized_query LIMIT ?",
-            [*artifact_ids, limit],
+            [*artifact_ids, min_clients, limit],
         ).fetchall()
         return [(q, int(n)) for q, n in rows]

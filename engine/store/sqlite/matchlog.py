@@ -6,12 +6,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from itertools import combinations
+from typing import Any
 
 import sqlite_utils
 
 from matchgraph.engine.errors import NotFound
-from matchgraph.engine.store.records import MatchUnitRow, QueryEdgeRow, SearchRecord
+from matchgraph.engine.store.records import GraphCounts, MatchUnitRow, QueryEdgeRow, SearchRecord
 from matchgraph.engine.store.sqlite.database import SQLiteDatabase
+
+FOLDED_TABLES = ("unit_members", "unit_appearances", "unit_pairs", "artifact_clients", "query_seen",
+                 "query_counts")
 
 
 def _unit(client_hash: str | None, normalized_query: str, day: str) -> str:
@@ -147,13 +152,41 @@ class SQLiteMatchLog:
             yield MatchUnitRow(client, query, day, int(artifact_id))
 
     def query_capability_counts(self) -> list[QueryEdgeRow]:
+        """Per (normalised query, capability): searches and distinct verified clients, as of the
+        last ``fold_evidence``."""
         rows = self.db.execute(
-            "SELECT s.normalized_query, m.capability_id, m.artifact_id, COUNT(*),"
-            " COUNT(DISTINCT COALESCE(s.client_hash, '') || char(31) || s.day)"
-            " FROM matches m JOIN searches s ON s.id = m.search_id"
-            " GROUP BY s.normalized_query, m.capability_id"
+            "SELECT normalized_query, capability_id, artifact_id, searches, clients FROM query_counts"
         ).fetchall()
         return [QueryEdgeRow(q, int(c), int(a), int(n), int(u)) for q, c, a, n, u in rows]
+
+    def fold_evidence(self, top_k: int, batch: int = 200_000) -> GraphCounts:
+        """Fold the matches recorded since the last fold into the graph and query counters, and
+        return the graph's counters. The cost follows the new rows, not the log: each touched
+        unit's earlier members are looked up by key. Changing ``top_k`` refolds from the start."""
+        with self.database.transaction() as conn:
+            state = dict(conn.execute("SELECT key, value FROM fold_state").fetchall())
+            if state.get("top_k") != top_k:
+                for table in FOLDED_TABLES:
+                    conn.execute(f"DELETE FROM {table}")
+                state = {"top_k": top_k, "cursor": 0, "units": 0}
+            while True:
+                rows = conn.execute(
+                    "SELECT m.id, COALESCE(s.client_hash, ''), s.normalized_query, s.day, m.artifact_id,"
+                    " m.capability_id, m.artifact_rank FROM matches m JOIN searches s ON s.id = m.search_id"
+                    " WHERE m.id > ? ORDER BY m.id LIMIT ?", [state["cursor"], batch],
+                ).fetchall()
+                if not rows:
+                    break
+                state["units"] += _fold_units(conn, rows, top_k)
+                _fold_queries(conn, rows)
+                state["cursor"] = rows[-1][0]
+            conn.executemany("INSERT OR REPLACE INTO fold_state (key, value) VALUES (?, ?)",
+                             sorted(state.items()))
+            appearances = dict(conn.execute("SELECT artifact_id, units FROM unit_appearances").fetchall())
+            pairs = {(a, b): co for a, b, co in conn.execute("SELECT a, b, co FROM unit_pairs")}
+            clients = dict(conn.execute("SELECT artifact_id, COUNT(*) FROM artifact_clients"
+                                        " GROUP BY artifact_id").fetchall())
+        return GraphCounts(state["units"], appearances, pairs, clients)
 
     def match_timeline(self, artifact_id: int) -> list[tuple[str, int]]:
         """Times matched per day: distinct (client, normalised query) units, oldest day first."""
@@ -167,3 +200,66 @@ class SQLiteMatchLog:
 
     def sizes(self) -> tuple[int, int]:
         return self.database.count("searches"), self.database.count("matches")
+
+
+def _fold_units(conn: Any, rows: Sequence[tuple[Any, ...]], top_k: int) -> int:
+    """Add new rows' top-``top_k`` artifacts to their units; move appearance and pair counts by
+    what is new in each unit. Returns how many units are new."""
+    fresh: dict[str, set[int]] = {}
+    for _, client, query, day, artifact_id, _, artifact_rank in rows:
+        if artifact_rank <= top_k:
+            fresh.setdefault(_unit(client, query, day), set()).add(artifact_id)
+    known: dict[str, set[int]] = {}
+    units = list(fresh)
+    for start in range(0, len(units), 500):
+        chunk = units[start : start + 500]
+        for unit, artifact_id in conn.execute(
+            f"SELECT unit, artifact_id FROM unit_members WHERE unit IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            known.setdefault(unit, set()).add(artifact_id)
+    new_units = 0
+    appear: Counter[int] = Counter()
+    pairs: Counter[tuple[int, int]] = Counter()
+    members: list[tuple[str, int]] = []
+    for unit, artifacts in fresh.items():
+        before = known.get(unit, set())
+        added = sorted(artifacts - before)
+        if not added:
+            continue
+        new_units += not before
+        appear.update(added)
+        pairs.update(combinations(added, 2))
+        pairs.update((min(a, o), max(a, o)) for a in added for o in before)
+        members += [(unit, a) for a in added]
+    conn.executemany("INSERT INTO unit_members (unit, artifact_id) VALUES (?, ?)", members)
+    by_client = {(a, unit.split("\x1f", 1)[0]) for unit, a in members if not unit.startswith("\x1f")}
+    conn.executemany("INSERT OR IGNORE INTO artifact_clients (artifact_id, client_hash) VALUES (?, ?)",
+                     sorted(by_client))
+    conn.executemany("INSERT INTO unit_appearances (artifact_id, units) VALUES (?, ?) ON CONFLICT"
+                     "(artifact_id) DO UPDATE SET units = units + excluded.units", sorted(appear.items()))
+    conn.executemany("INSERT INTO unit_pairs (a, b, co) VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE"
+                     " SET co = co + excluded.co", [(a, b, n) for (a, b), n in sorted(pairs.items())])
+    return new_units
+
+
+def _fold_queries(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Searches and distinct verified clients per (normalised query, capability)."""
+    searches: Counter[tuple[str, int]] = Counter()
+    artifact_of: dict[tuple[str, int], int] = {}
+    seen: set[tuple[str, int, str]] = set()
+    for _, client, query, _, artifact_id, capability_id, _ in rows:
+        searches[(query, capability_id)] += 1
+        artifact_of[(query, capability_id)] = artifact_id
+        if client:
+            seen.add((query, capability_id, client))
+    clients: Counter[tuple[str, int]] = Counter()
+    for query, capability_id, client in sorted(seen):
+        if conn.execute("INSERT OR IGNORE INTO query_seen (normalized_query, capability_id, client_hash)"
+                        " VALUES (?, ?, ?)", (query, capability_id, client)).rowcount:
+            clients[(query, capability_id)] += 1
+    conn.executemany(
+        "INSERT INTO query_counts (normalized_query, capability_id, artifact_id, searches, clients)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(normalized_query, capability_id) DO UPDATE"
+        " SET searches = searches + excluded.searches, clients = clients + excluded.clients",
+        [(q, c, artifact_of[(q, c)], n, clients[(q, c)]) for (q, c), n in sorted(searches.items())],
+    )

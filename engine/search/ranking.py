@@ -69,7 +69,7 @@ class RankSettings:
     floor: float
 
 
-def _term_match(version: IndexVersion, query: str, reading: Reading) -> TermMatch:
+def term_match(version: IndexVersion, query: str, reading: Reading) -> TermMatch:
     """The need's words, each held by the documents that contain it or one of its synonyms."""
     lexical = version.lexical
     match = lexical.match(query)
@@ -104,9 +104,10 @@ def toward_avoided(vector: np.ndarray, reading: Reading, version: IndexVersion, 
 
 
 def candidates(
-    query: str, vector: np.ndarray, reading: Reading, version: IndexVersion, facets: Facets,
-    mask: np.ndarray | None, depth: int, s: RankSettings,
+    query: str, vector: np.ndarray, reading: Reading, match: TermMatch, version: IndexVersion,
+    facets: Facets, mask: np.ndarray | None, depth: int, s: RankSettings,
 ) -> list[Candidate]:
+    """``match`` is ``term_match(version, query, reading)``, shared with ``rank_artifacts``."""
     vector = toward_avoided(vector, reading, version, facets)
     dense_ids: list[int] = []
     if s.fusion != "lexical":
@@ -134,7 +135,7 @@ def candidates(
     positions = np.array([version.position_of[r] for r in rows], dtype=np.int64)
     vectors = np.asarray(version.vectors[positions], dtype=np.float32).reshape(len(rows), -1)
     cosines = vectors @ vector
-    coverage = _term_match(version, query, reading).coverage(positions)
+    coverage = match.coverage(positions)
     dense_set = set(dense_ids)
     out = []
     for rank, row_id in enumerate(rows, start=1):
@@ -146,7 +147,7 @@ def candidates(
 
 
 def rank_artifacts(
-    cands: Sequence[Candidate], reading: Reading, version: IndexVersion, facets: Facets, query: str,
+    cands: Sequence[Candidate], reading: Reading, match: TermMatch, version: IndexVersion, facets: Facets,
     model: RelevanceModel, s: RankSettings,
 ) -> list[RankedArtifact]:
     groups: dict[int, list[Candidate]] = {}
@@ -159,7 +160,7 @@ def rank_artifacts(
     unions: Sequence[float] = []
     if groups:
         positions = [np.array([version.position_of[c.row_id] for c in caps]) for caps in groups.values()]
-        unions = list(_term_match(version, query, reading).union_coverage(positions))
+        unions = list(match.union_coverage(positions))
     asked = bool(reading.kind_types or reading.kind_categories)
     near_kinds = set(reading.kind_types).union(*(RELATED_TYPES.get(t, ()) for t in reading.kind_types))
     ranked = []

@@ -28,6 +28,7 @@ from matchgraph.engine.search.ranking import (
     candidates,
     paged,
     rank_artifacts,
+    term_match,
 )
 from matchgraph.engine.search.recorder import MatchRecorder
 from matchgraph.engine.search.relevance import ArtifactEvidence, RelevanceModel
@@ -194,10 +195,11 @@ class Searcher:
         reading = snapshot.reader.read(query)
         mask = None if request.filters.empty else facets.mask(version.version, version.ids, request.filters)
         depth = max(self.settings.candidates, (request.offset + request.limit) * 4)
-        found = candidates(query, vector, reading, version, facets, mask, depth, self.rank_settings)
+        match = term_match(version, query, reading)
+        found = candidates(query, vector, reading, match, version, facets, mask, depth, self.rank_settings)
         timings["retrieve"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        ranked = rank_artifacts(found, reading, version, facets, query, self.model, self.rank_settings)
+        ranked = rank_artifacts(found, reading, match, version, facets, self.model, self.rank_settings)
         timings["rank"] = (time.perf_counter() - t) * 1000
         return paged(ranked, request.offset, request.limit, self.rank_settings.floor)
 

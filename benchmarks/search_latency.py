@@ -42,7 +42,7 @@ from matchgraph.engine.settings import Settings  # noqa: E402
 from matchgraph.index.builder import publish_version  # noqa: E402
 from matchgraph.index.lock import JobLock  # noqa: E402
 
-STAGES = ("embed", "dense", "lexical", "fuse", "group", "records")
+STAGES = ("embed", "retrieve", "rank", "records")  # the engine's own timers (engine.search.searcher)
 
 
 def pct(values: list[float], p: float) -> float:

@@ -44,12 +44,18 @@ def _words(text: str) -> list[str]:
 
 def query_tokens(query: str) -> list[str]:
     """The stems BM25 scores a query by: what ``bm25s.tokenize`` makes of it (stop words out,
-    Snowball stems), as the indexed texts were split.
+    Snowball stems), as the indexed texts were split. Kept per text: a search reads its need
+    and the synonyms' spellings several times.
 
     bm25s.tokenize builds a vocabulary and three progress bars (even hidden ones) per call,
     about a twentieth of the event loop's time per search under load; one query needs none of it.
     """
-    return list(_stemmer().stemWords(_words(query)))
+    return list(_query_stems(query))
+
+
+@lru_cache(maxsize=10_000)
+def _query_stems(query: str) -> tuple[str, ...]:
+    return tuple(_stemmer().stemWords(_words(query)))
 
 
 @lru_cache(maxsize=50_000)
@@ -71,10 +77,19 @@ class QueryTerms:
         return [word for word, stem in self._pairs if stem in text_stems]
 
 
+def held_by(positions: np.ndarray, holders: np.ndarray) -> np.ndarray:
+    """Which ``positions`` are in ``holders`` (sorted, as a posting list is): a binary search
+    each, with no sorting of either side."""
+    if not len(holders):
+        return np.zeros(len(positions), dtype=bool)
+    at = np.searchsorted(holders, positions).clip(max=len(holders) - 1)
+    return np.asarray(holders[at] == positions)
+
+
 @dataclass(frozen=True)
 class TermMatch:
     """A query's distinct stems, how informative each is (BM25's idf; a stem no document has
-    gets the largest), and which document positions hold each."""
+    gets the largest), and which document positions hold each (sorted)."""
 
     stems: tuple[str, ...]
     idf: np.ndarray
@@ -88,20 +103,28 @@ class TermMatch:
             return out
         for weight, holders in zip(self.idf, self.holders):
             if len(holders):
-                out += weight * np.isin(positions, holders, assume_unique=False)
+                out += weight * held_by(positions, holders)
         return out / total
 
     def union_coverage(self, groups: list[np.ndarray]) -> np.ndarray:
-        """Per group of positions: the share of the query's stems any of them holds."""
+        """Per (non-empty) group of positions: the share of the query's stems any of them holds."""
+        if not groups:
+            return np.zeros(0, dtype=np.float32)
+        starts = np.cumsum([0, *(len(g) for g in groups[:-1])])
+        return self.union_coverage_of(np.concatenate(groups), starts)
+
+    def union_coverage_of(self, flat: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """``union_coverage`` of the groups ``flat[starts[i]:starts[i + 1]]`` (each non-empty):
+        one membership test per stem over all groups at once, then an "any" per group."""
         total = float(self.idf.sum())
-        out = np.zeros(len(groups), dtype=np.float32)
-        if total <= 0:
-            return out
-        for i, positions in enumerate(groups):
-            held = [float(w) for w, h in zip(self.idf, self.holders)
-                    if len(h) and np.isin(positions, h).any()]
-            out[i] = sum(held) / total
-        return out
+        if total <= 0 or not len(starts):
+            return np.zeros(len(starts), dtype=np.float32)
+        held = np.zeros((len(flat), len(self.idf)), dtype=bool)
+        for j, holders in enumerate(self.holders):
+            if len(holders):
+                held[:, j] = held_by(flat, holders)
+        per_group = np.logical_or.reduceat(held, starts, axis=0)
+        return (np.where(per_group, self.idf, 0.0).sum(axis=1) / total).astype(np.float32)
 
 
 class LexicalIndex:
@@ -111,6 +134,7 @@ class LexicalIndex:
         self.retriever = retriever
         self.vocab: dict[str, int] = getattr(retriever, "vocab_dict", None) or {}
         self._documents = documents
+        self._phrase_holders: dict[str, np.ndarray] = {}
 
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
@@ -145,6 +169,19 @@ class LexicalIndex:
             idf.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
             holders.append(docs)
         return TermMatch(stems, np.array(idf, dtype=np.float32), tuple(holders))
+
+    def holders_of_all(self, phrase: str) -> np.ndarray:
+        """The positions (sorted) whose text holds every stem of ``phrase``; kept per phrase, as
+        the phrases asked are the few spellings of the synonyms table."""
+        cached = self._phrase_holders.get(phrase)
+        if cached is None:
+            match = self.match(phrase)
+            cached = match.holders[0] if match.holders else np.zeros(0, dtype=np.int64)
+            for more in match.holders[1:]:
+                cached = np.intersect1d(cached, more, assume_unique=True)
+            if len(self._phrase_holders) < 10_000:
+                self._phrase_holders[phrase] = cached
+        return cached
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document (position order) for one query."""

@@ -79,10 +79,7 @@ def term_match(version: IndexVersion, query: str, reading: Reading) -> TermMatch
     for spelling, other in reading.equivalents:
         if not query_tokens(other):
             continue
-        other_match = lexical.match(other)
-        docs = other_match.holders[0]
-        for more in other_match.holders[1:]:
-            docs = np.intersect1d(docs, more)
+        docs = lexical.holders_of_all(other)
         for stem in query_tokens(spelling):
             if stem in match.stems:
                 i = match.stems.index(stem)
@@ -134,57 +131,78 @@ def candidates(
         return []
     positions = np.array([version.position_of[r] for r in rows], dtype=np.int64)
     vectors = np.asarray(version.vectors[positions], dtype=np.float32).reshape(len(rows), -1)
-    cosines = vectors @ vector
-    coverage = match.coverage(positions)
+    cosines = (vectors @ vector).tolist()
+    coverage = match.coverage(positions).tolist()
     dense_set = set(dense_ids)
-    out = []
-    for rank, row_id in enumerate(rows, start=1):
-        i = rank - 1
-        score = fused[i][1] if i < len(fused) else 0.0
-        out.append(Candidate(row_id, score, rank, float(cosines[i]) if row_id in dense_set else None,
-                             lexical_scores.get(row_id), float(cosines[i]), float(coverage[i])))
-    return out
+    fused_scores = [score for _, score in fused] + [0.0] * len(extra)
+    return [Candidate(row_id, score, rank, cos if row_id in dense_set else None, lexical_scores.get(row_id),
+                      cos, cov)
+            for rank, (row_id, score, cos, cov) in enumerate(zip(rows, fused_scores, cosines, coverage), start=1)]
 
 
 def rank_artifacts(
     cands: Sequence[Candidate], reading: Reading, match: TermMatch, version: IndexVersion, facets: Facets,
-    model: RelevanceModel, s: RankSettings,
-) -> list[RankedArtifact]:
-    groups: dict[int, list[Candidate]] = {}
-    for cand in cands:
-        artifact_id = facets.artifact_of(cand.row_id)
+    model: RelevanceModel, s: RankSettings, offset: int, limit: int,
+) -> Ranking:
+    """Group the candidates by artifact, score every artifact's evidence at once, and keep the
+    requested page of those at or above the floor (or, when none is, the nearest few)."""
+    artifact_of, avoid, position_of = facets.artifact_of, reading.avoid, version.position_of
+    rows: list[Candidate] = []
+    table: list[tuple[int, float, float, float, int]] = []
+    for c in cands:
+        a = artifact_of(c.row_id)
         # skip rows deleted since the index was built, and what the need wants an alternative to
-        if artifact_id is not None and artifact_id not in reading.avoid:
-            groups.setdefault(artifact_id, []).append(cand)
+        if a is not None and a not in avoid:
+            rows.append(c)
+            table.append((a, c.cosine, c.coverage, c.score, position_of[c.row_id]))
+    if not rows:
+        return Ranking(0, (), ())
+    columns = np.array(table, dtype=np.float64)
+    order = np.lexsort((-columns[:, 1], columns[:, 0]))  # by artifact, best capability first
+    columns = columns[order]
+    artifact, cosine = columns[:, 0].astype(np.int64), columns[:, 1]
+    starts = np.flatnonzero(np.r_[True, artifact[1:] != artifact[:-1]])
+    sizes = np.diff(np.r_[starts, len(artifact)])
+    ids = artifact[starts]
+    firsts = [rows[i] for i in order[starts]]
+    cos1 = cosine[starts]
+    second = cosine[np.minimum(starts + 1, len(cosine) - 1)]
+    # an artifact described by one capability is judged on it alone (its "second" is itself)
+    single = np.array([len(facets.rows_by_artifact.get(int(a), ())) == 1 for a in ids])
+    cos2 = np.where(sizes > 1, second, np.where(single, cos1, 0.0))
+    cov1 = np.maximum.reduceat(columns[:, 2], starts)
+    cov_all = match.union_coverage_of(columns[:, 4].astype(np.int64), starts)
+    fused = columns[:, 3]
     best_fused = (s.dense_weight + s.lexical_weight) / (s.rrf_k + 1) or 1.0
-    unions: Sequence[float] = []
-    if groups:
-        positions = [np.array([version.position_of[c.row_id] for c in caps]) for caps in groups.values()]
-        unions = list(match.union_coverage(positions))
-    asked = bool(reading.kind_types or reading.kind_categories)
-    near_kinds = set(reading.kind_types).union(*(RELATED_TYPES.get(t, ()) for t in reading.kind_types))
-    ranked = []
-    for (artifact_id, caps), cov_all in zip(groups.items(), unions):
-        facet = facets.by_row[caps[0].row_id]
-        cos = sorted((c.cosine for c in caps), reverse=True)
-        kind = facet.type in reading.kind_types or bool(reading.kind_categories & set(facet.categories))
-        # an artifact described by one capability is judged on it alone (its "second" is itself)
-        single = len(facets.rows_by_artifact.get(artifact_id, ())) == 1
-        second = cos[1] if len(cos) > 1 else (cos[0] if single else 0.0)
-        evidence = ArtifactEvidence(
-            artifact_id, cos[0], second, max(c.coverage for c in caps),
-            float(cov_all), max(c.score for c in caps) / best_fused, artifact_id in reading.named,
-            reading.name_share.get(artifact_id, 0.0), kind,
-            asked and not kind and facet.type not in near_kinds,
-        )
-        ordered = tuple(sorted(caps, key=lambda c: (-c.score, -c.cosine))[: s.capabilities_per_hit])
-        ranked.append(RankedArtifact(artifact_id, round(model.probability(evidence), 6), ordered, evidence))
-    ranked.sort(key=lambda r: (-r.relevance, -r.evidence.fused, r.artifact_id))
-    return ranked
+    fused_best = np.maximum.reduceat(fused, starts) / best_fused
+    id_list = ids.tolist()
+    named = np.array([a in reading.named for a in id_list], dtype=np.float64)
+    share = np.array([reading.name_share.get(a, 0.0) for a in id_list], dtype=np.float64)
+    kind = np.zeros(len(ids))
+    miss = np.zeros(len(ids))
+    if reading.kind_types or reading.kind_categories:
+        near_kinds = set(reading.kind_types).union(*(RELATED_TYPES.get(t, ()) for t in reading.kind_types))
+        for i, first in enumerate(firsts):
+            facet = facets.by_row[first.row_id]
+            categories = reading.kind_categories & set(facet.categories)
+            kind[i] = facet.type in reading.kind_types or bool(categories)
+            miss[i] = not kind[i] and facet.type not in near_kinds
+    features = np.column_stack([cos1, cos2, cov1, cov_all, fused_best, named, share, kind, miss])
+    probability = np.round(model.probabilities_of(features), 6)
+    ranked = np.lexsort((ids, -fused_best, -probability))
+    passing = int((probability >= s.floor).sum())
+    shown = ranked[offset : offset + limit] if passing else ranked[:NEAREST]
+    if passing:
+        shown = shown[: max(0, passing - offset)]
 
+    def artifact_at(i: int) -> RankedArtifact:
+        caps = sorted((rows[j] for j in order[starts[i] : starts[i] + sizes[i]]),
+                      key=lambda c: (-c.score, -c.cosine))
+        f = features[i]
+        evidence = ArtifactEvidence(int(ids[i]), float(f[0]), float(f[1]), float(f[2]), float(f[3]),
+                                    float(f[4]), bool(f[5]), float(f[6]), bool(f[7]), bool(f[8]))
+        return RankedArtifact(int(ids[i]), float(probability[i]), tuple(caps[: s.capabilities_per_hit]),
+                              evidence)
 
-def paged(ranked: Sequence[RankedArtifact], offset: int, limit: int, floor: float) -> Ranking:
-    passing = [r for r in ranked if r.relevance >= floor]
-    if not passing:
-        return Ranking(0, (), tuple(ranked[:NEAREST]))
-    return Ranking(len(passing), tuple(passing[offset : offset + limit]), ())
+    page = tuple(artifact_at(int(i)) for i in shown)
+    return Ranking(passing, page, ()) if passing else Ranking(0, (), page)

@@ -38,8 +38,13 @@ class ArtifactEvidence:
     kind_match: bool  # the need asks for a kind, and it is of that kind
     kind_miss: bool  # the need asks for a kind it is not
 
+    def features(self) -> tuple[float, ...]:
+        """In ``FEATURES`` order."""
+        return (self.cos1, self.cos2, self.cov1, self.cov_all, self.fused, float(self.named),
+                self.name_share, float(self.kind_match), float(self.kind_miss))
+
     def vector(self) -> np.ndarray:
-        return np.array([float(getattr(self, f)) for f in FEATURES], dtype=np.float64)
+        return np.array(self.features(), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,13 @@ class RelevanceModel:
 
     def probability(self, evidence: ArtifactEvidence) -> float:
         return _sigmoid(self.bias + float(np.dot(self.weights, evidence.vector())))
+
+    def probabilities_of(self, features: np.ndarray) -> np.ndarray:
+        """``probability`` of many at once: one row of ``FEATURES`` per artifact."""
+        if not len(features):
+            return np.zeros(0)
+        z = features @ np.asarray(self.weights) + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
 
     def confidence(self, first: float, second: float, passing: int) -> float:
         *weights, intercept = self.confidence_weights

@@ -26,7 +26,6 @@ from matchgraph.engine.search.ranking import (
     Ranking,
     RankSettings,
     candidates,
-    paged,
     rank_artifacts,
     term_match,
 )
@@ -199,9 +198,10 @@ class Searcher:
         found = candidates(query, vector, reading, match, version, facets, mask, depth, self.rank_settings)
         timings["retrieve"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        ranked = rank_artifacts(found, reading, match, version, facets, self.model, self.rank_settings)
+        ranking = rank_artifacts(found, reading, match, version, facets, self.model, self.rank_settings,
+                                 request.offset, request.limit)
         timings["rank"] = (time.perf_counter() - t) * 1000
-        return paged(ranked, request.offset, request.limit, self.rank_settings.floor)
+        return ranking
 
     def _search_one(
         self, request: SearchRequest, query: str, vector: np.ndarray, version: IndexVersion,

@@ -135,9 +135,10 @@ def candidates(
     coverage = match.coverage(positions).tolist()
     dense_set = set(dense_ids)
     fused_scores = [score for _, score in fused] + [0.0] * len(extra)
+    found_rows = zip(rows, fused_scores, cosines, coverage)
     return [Candidate(row_id, score, rank, cos if row_id in dense_set else None, lexical_scores.get(row_id),
                       cos, cov)
-            for rank, (row_id, score, cos, cov) in enumerate(zip(rows, fused_scores, cosines, coverage), start=1)]
+            for rank, (row_id, score, cos, cov) in enumerate(found_rows, start=1)]
 
 
 def rank_artifacts(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from matchgraph.engine.errors import IndexNotReady, NotFound
 from matchgraph.engine.evidence.scores import LABELS, PARTS
 from matchgraph.engine.facade import Matchgraph
-from matchgraph.engine.recommend.compare import Row, format_price, pricing_label
+from matchgraph.engine.recommend.compare import Row, format_price, ways_to_get
 from matchgraph.engine.recommend.suggest import Suggestion
 from matchgraph.engine.store.records import ArtifactRecord, ScoreRow
 
@@ -131,7 +131,7 @@ def facts_of(record: ArtifactRecord) -> tuple[list[tuple[str, str]], list[Link]]
     facts = [("Type", a.type.value)]
     if a.maintainer:
         facts.append(("Maintainer", a.maintainer))
-    facts += [("License", a.license or "not stated"), ("Pricing", pricing_label(a.pricing)),
+    facts += [("License", a.license or "not stated"), ("Pricing", ways_to_get(a.pricing)),
               ("Starting price", format_price(a.pricing.starting_price))]
     adoption = [(label, a.adoption.value_of(key)) for key, label in
                 (("github_stars", "GitHub stars"), ("downloads", "Downloads"), ("likes", "Likes"))]

@@ -47,11 +47,13 @@ class Recommender:
         ra, rb = self.records.artifact(slug_a), self.records.artifact(slug_b)
         scores = self.evidence.scores_for([ra.row_id, rb.row_id])
         a, b = comparing.Side(ra, scores.get(ra.row_id)), comparing.Side(rb, scores.get(rb.row_id))
-        alignment = self.content().align(ra.row_id, rb.row_id)
+        content = self.content()
         ids = self.records.capabilities_by_row(
-            [*alignment.only_a, *alignment.only_b, *(x for p in alignment.pairs for x in p[:2])],
+            [*content.capabilities.get(ra.row_id, []), *content.capabilities.get(rb.row_id, [])],
             with_counts=False,
         )
+        alignment = content.align(ra.row_id, rb.row_id, allowed=lambda x, y: x in ids and y in ids
+                                  and comparing.same_job(ids[x].capability, ids[y].capability))
         aligned = [(ids[x].cap_id, ids[y].cap_id, sim) for x, y, sim in alignment.pairs
                    if x in ids and y in ids]
         return comparing.Comparison(
@@ -59,6 +61,7 @@ class Recommender:
             only_a=[ids[x].cap_id for x in alignment.only_a if x in ids],
             only_b=[ids[x].cap_id for x in alignment.only_b if x in ids],
             verdict=comparing.verdict(a, b, len(aligned)), summary=comparing.summary(a, b),
-            alternatives=self.alternatives([slug_a, slug_b]),
+            # "Need something different?" on a comparison: only what serves a compared capability
+            alternatives=[alt for alt in self.alternatives([slug_a, slug_b], limit=10) if alt[0].shared][:5],
             suggested_searches=self.suggested_searches([slug_a, slug_b]),
         )

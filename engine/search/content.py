@@ -4,6 +4,7 @@ the served index version (no re-embedding)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,8 +57,10 @@ class ContentSpace:
         sims = self.centroids @ self.centroids[self._row[artifact_id]]
         return {int(a): float(s) for a, s in zip(self.artifact_ids, sims) if int(a) != artifact_id}
 
-    def align(self, a: int, b: int, threshold: float = 0.5) -> Alignment:
-        """Greedy one-to-one matching of A's and B's capabilities by cosine, best pairs first."""
+    def align(self, a: int, b: int, threshold: float = 0.5,
+              allowed: Callable[[int, int], bool] | None = None) -> Alignment:
+        """Greedy one-to-one matching of A's and B's capabilities by cosine, best pairs first;
+        ``allowed(capability of A, capability of B)`` may rule pairs out (e.g. opposite jobs)."""
         caps_a, caps_b = self.capabilities.get(a, []), self.capabilities.get(b, [])
         if not caps_a or not caps_b:
             return Alignment([], list(caps_a), list(caps_b))
@@ -69,7 +72,7 @@ class ContentSpace:
             i, j = divmod(int(flat), sims.shape[1])
             if sims[i, j] < threshold:
                 break
-            if i in used_a or j in used_b:
+            if i in used_a or j in used_b or (allowed is not None and not allowed(caps_a[i], caps_b[j])):
                 continue
             used_a.add(i)
             used_b.add(j)

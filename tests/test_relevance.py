@@ -183,3 +183,17 @@ def test_the_search_page_says_nothing_serves_it_and_shows_the_nearest(bundled_st
     assert r.status_code == 200
     assert "No artifact in the catalog serves this" in r.text and "Nearest, not matching" in r.text
     assert '<li class="result">' not in r.text
+
+
+def test_artifact_and_graph_pages_stay_short_when_there_is_little_to_show(bundled_state: Path,
+                                                                         tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    shutil.copytree(bundled_state, state)
+    with TestClient(create_app(judging(state))) as client:
+        page = client.get("/artifacts/ministral-3-8b-2512").text
+        graph = client.get("/graph", params={"artifact": "ministral-3-8b-2512"}).text
+    # a jump link near the top reaches "Need something different?" on a phone
+    assert page.index('href="#different-heading"') < page.index('id="caps-heading"')
+    assert 'class="more-capabilities"' in page  # capabilities after the first three are folded
+    # no searches yet: one line, not an empty picture
+    assert "No links yet" in graph and "graph-chart" not in graph

@@ -113,6 +113,13 @@ class Side:
             return 0.0
         return float(self.score.parts[name]["value"])  # type: ignore[index,arg-type]
 
+    def known(self, name: str) -> bool:
+        part = self.score.parts[name] if self.score is not None else None
+        return isinstance(part, dict) and bool(part.get("known", True))
+
+    def part_text(self, name: str) -> str:
+        return f"{self.part(name):.2f}" if self.known(name) else "unknown"
+
 
 @dataclass(frozen=True)
 class Row:
@@ -129,9 +136,9 @@ def table(a: Side, b: Side) -> list[Row]:
         Row("Type", a.artifact.type.value, b.artifact.type.value),
         Row("Score", score(a), score(b)),
     ]
-    rows += [Row(LABELS[p], f"{a.part(p):.2f}", f"{b.part(p):.2f}") for p in PARTS if p != "freshness"]
+    rows += [Row(LABELS[p], a.part_text(p), b.part_text(p)) for p in PARTS if p != "freshness"]
     rows += [
-        Row("Freshness", f"{a.part('freshness'):.2f}", f"{b.part('freshness'):.2f}"),
+        Row("Freshness", a.part_text("freshness"), b.part_text("freshness")),
         Row("Pricing", ways_to_get(a.artifact.pricing), ways_to_get(b.artifact.pricing)),
         Row("Starting Price", format_price(a.artifact.pricing.starting_price),
             format_price(b.artifact.pricing.starting_price)),
@@ -199,7 +206,8 @@ def verdict(a: Side, b: Side, shared: int) -> str:
         lines = [f"{first.artifact.name} scores higher at {first.points:.0f}/100 vs "
                  f"{second.artifact.name} at {second.points:.0f}/100."]
     for side, other in ((first, second), (second, first)):
-        leads = [p for p in PARTS if side.part(p) - other.part(p) >= LEAD]
+        both = [p for p in PARTS if side.known(p) and other.known(p)]
+        leads = [p for p in both if side.part(p) - other.part(p) >= LEAD]
         if leads:
             lines.append(f"{side.artifact.name} leads on {_names(leads)}.")
     lines += _pricing_lines(a, b)

@@ -118,8 +118,11 @@ def serve(
         settings = Settings()
     s = settings.server
     logging.getLogger().setLevel(logging.INFO)
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from loopback peers as the
+    # client's address; the access middleware reads it only when MATCHGRAPH_TRUST_FORWARDED_FOR is set
     uvicorn.run("matchgraph.api.app:app_from_environment", factory=True, workers=s.workers, host=s.host,
-                port=s.port, timeout_keep_alive=s.keepalive_timeout, limit_concurrency=s.max_concurrency)
+                port=s.port, timeout_keep_alive=s.keepalive_timeout, limit_concurrency=s.max_concurrency,
+                proxy_headers=False)
 
 
 def evaluate(

@@ -1,0 +1,63 @@
+"""The MCP server through the SDK's own client, over stdio: `matchgraph mcp` spawned for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import anyio
+from mcp.client.client import Client
+from mcp.client.stdio import StdioServerParameters
+
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.settings import Settings
+
+TOOLS = {"search_capabilities", "resolve_capability", "compare", "alternatives", "artifact_passport",
+         "report_outcome"}
+
+
+def test_every_tool_over_stdio_with_structured_results(indexed_state: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    shutil.copytree(indexed_state, state)
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "matchgraph.api.cli.main", "mcp"],
+        env={**os.environ, "MATCHGRAPH_DATA_DIR": str(state), "MATCHGRAPH_WRITER_FLUSH_SECONDS": "0.05"},
+    )
+
+    async def session() -> dict[str, object]:
+        async with Client(params, read_timeout_seconds=120) as client:
+            listed = await client.list_tools()
+            got: dict[str, object] = {"tools": {t.name: t for t in listed.tools}}
+            search = await client.call_tool("search_capabilities", {"query": "transcribe audio to text"})
+            got["search"] = search
+            resolved = await client.call_tool("resolve_capability", {"intent": "turn a podcast into text"})
+            got["resolve"] = resolved
+            got["compare"] = await client.call_tool("compare", {"a": "speechy", "b": "pixel-forge"})
+            got["alternatives"] = await client.call_tool("alternatives", {"slug": "speechy"})
+            got["passport"] = await client.call_tool("artifact_passport", {"slug": "speechy"})
+            got["missing"] = await client.call_tool("artifact_passport", {"slug": "no-such-thing"})
+            resolve_id = resolved.structured_content["resolve_id"]  # type: ignore[index]
+            got["feedback"] = await client.call_tool(
+                "report_outcome", {"reference": resolve_id, "artifact": "speechy", "outcome": "succeeded"})
+            page = await client.read_resource("matchgraph://artifacts/speechy")
+            got["page"] = page
+            return got
+
+    got = anyio.run(session)
+    tools = got["tools"]
+    assert set(tools) >= TOOLS  # type: ignore[arg-type]
+    assert all(tools[name].description and tools[name].output_schema for name in TOOLS)  # type: ignore[index]
+    search = got["search"].structured_content  # type: ignore[attr-defined]
+    assert search["items"][0]["artifact"]["slug"] == "speechy"
+    assert got["resolve"].structured_content["artifact"]["slug"] == "speechy"  # type: ignore[attr-defined]
+    assert "do different jobs" in got["compare"].structured_content["verdict"]  # type: ignore[attr-defined]
+    assert got["passport"].structured_content["artifact"]["slug"] == "speechy"  # type: ignore[attr-defined]
+    assert got["missing"].is_error  # type: ignore[attr-defined]
+    assert got["feedback"].structured_content == {"counted": True}  # type: ignore[attr-defined]
+    assert "Speechy" in got["page"].contents[0].text  # type: ignore[attr-defined]
+    with Matchgraph(Settings(data_dir=state), record=False) as mg:  # what the agent did is evidence
+        sources = {row[0] for row in mg.stores.database.db.execute(  # type: ignore[attr-defined]
+            "SELECT DISTINCT source FROM searches")}
+        assert sources == {"mcp"} and mg.stores.evidence.feedback_count() == 1

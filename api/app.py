@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
@@ -88,12 +89,28 @@ def create_app(
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "X-Client-Id", "Content-Type"])
 
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     for error, status in _STATUS.items():
         def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
             return JSONResponse({"detail": str(exc)}, status_code=status)
 
         app.add_exception_handler(error, handler)
     return app
+
+
+def _printable(text: object) -> str:
+    """Text any JSON encoder takes: lone surrogates (valid in a JSON string escape, not in UTF-8)
+    are replaced."""
+    return str(text).encode("utf-8", "replace").decode("utf-8")
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 with where and why for each problem; the offending value is left out, since it may be
+    what cannot be written back (NaN, Infinity, a lone surrogate)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{"loc": [_printable(part) for part in e.get("loc", ())], "msg": _printable(e.get("msg", "")),
+               "type": _printable(e.get("type", ""))} for e in errors]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 def app_from_environment() -> FastAPI:

@@ -47,8 +47,10 @@ class SearchForm:
     @classmethod
     def read(cls, params: dict[str, str]) -> SearchForm:
         raw_page = params.get("page", "1").strip() or "1"
-        if not raw_page.isdigit() or not 1 <= int(raw_page) <= MAX_OFFSET // PAGE_SIZE + 1:
-            raise FormError(f"page must be a whole number between 1 and {MAX_OFFSET // PAGE_SIZE + 1}")
+        # isascii too: "²".isdigit() is True, and int("²") fails
+        pages = MAX_OFFSET // PAGE_SIZE + 1
+        if not (raw_page.isascii() and raw_page.isdigit()) or not 1 <= int(raw_page) <= pages:
+            raise FormError(f"page must be a whole number between 1 and {pages}")
         return cls(params.get("q", ""), params.get("type", "").strip(), params.get("pricing", "").strip(),
                    params.get("free", "").strip(), params.get("category", "").strip()[:100],
                    int(raw_page))

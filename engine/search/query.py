@@ -14,10 +14,14 @@ def clean_query(text: str, min_chars: int = 2, max_chars: int = 500) -> str:
     """Trim and fold white space; reject what cannot be a need written by a person.
 
     Control characters (other than ordinary white space) are refused rather than silently
-    dropped, so a caller learns its input was mangled.
+    dropped, so a caller learns its input was mangled; invisible format characters (U+202E,
+    U+200B …) are dropped, so that what is stored and shown is what a reader sees.
     """
     if not isinstance(text, str):
         raise InvalidQuery("the query must be text")
+    # invisible format characters (bidi overrides, zero-width spaces and joiners) are dropped here,
+    # the one boundary every entry point (API, pages, CLI, MCP) goes through
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     if len(text) > max_chars * 4:
         raise InvalidQuery(f"the query is {len(text)} characters long; at most {max_chars} are allowed")
     for ch in text:

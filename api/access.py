@@ -19,7 +19,9 @@ Routes that need a scope declare it with ``Depends(require_scope(Scope.write))``
 from __future__ import annotations
 
 import json
+import logging
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -164,6 +166,18 @@ def verified_client(key: ApiKeyRow | None, peer: str, headers: dict[str, str], t
 def rate_bucket(client: str) -> str:
     """A key's sub-clients share its bucket."""
     return client.split("/", 1)[0]
+
+
+_CREDENTIAL_PARAM = re.compile(r"(?i)([?&](?:api_key|apikey|key|token|access_token)=)[^&\s]*")
+
+
+def redact_credentials(record: logging.LogRecord) -> bool:
+    """An access-log filter: a key sent in the query string (refused, but sent) is logged as
+    ``api_key=[redacted]``, never whole."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(_CREDENTIAL_PARAM.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                            for a in record.args)
+    return True
 
 
 def api_key(request: Request) -> ApiKeyRow | None:

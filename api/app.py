@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,9 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from matchgraph.api.access import AccessControl
+from matchgraph.api.access import AccessControl, redact_credentials
 from matchgraph.api.routes import admin, catalog, health, recommend, search
 from matchgraph.api.web import install as install_web_pages
+from matchgraph.api.web.security import SecurityHeaders
 from matchgraph.engine import __version__
 from matchgraph.engine.errors import (
     IndexMismatch,
@@ -88,6 +90,9 @@ def create_app(
         app.add_middleware(CORSMiddleware, allow_origins=settings.server.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "X-Client-Id", "Content-Type"])
+    # outermost, so that the access layer's own 401/413/429 answers carry the headers too
+    app.add_middleware(SecurityHeaders)
+    logging.getLogger("uvicorn.access").addFilter(redact_credentials)
 
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for error, status in _STATUS.items():

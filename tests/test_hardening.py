@@ -44,3 +44,21 @@ def test_a_page_number_that_only_looks_like_a_digit_is_a_422(client: TestClient)
                                  "\u2066speech to text\u2069"])
 def test_invisible_format_characters_are_dropped_at_the_query_boundary(raw: str) -> None:
     assert clean_query(raw) == "speech to text"
+
+
+def test_refusals_from_the_access_layer_carry_the_security_headers(client: TestClient) -> None:
+    r = client.get("/v1/search", params={"q": "speech"}, headers={"Authorization": "Bearer mg_nope_nope"})
+    assert r.status_code == 401
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["content-security-policy"]
+
+
+def test_a_key_in_the_query_string_is_redacted_in_the_access_log() -> None:
+    import logging
+
+    from matchgraph.api.access import redact_credentials
+
+    line = ("127.0.0.1:5", "GET", "/v1/search?q=x&api_key=mg_ab_SECRET", "1.1", 401)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               line, None)
+    assert redact_credentials(record)
+    assert "SECRET" not in record.getMessage() and "api_key=[redacted]" in record.getMessage()

@@ -14,7 +14,6 @@ from starlette.responses import Response
 
 from .pages import HERE, error_page
 from .routes import router
-from .security import SecurityHeaders
 
 API_PREFIXES = ("/v1", "/docs", "/redoc", "/openapi", "/healthz", "/static", "/agent")
 
@@ -24,7 +23,6 @@ __all__ = ["install"]
 def install(app: FastAPI) -> None:
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
 

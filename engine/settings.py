@@ -171,6 +171,12 @@ class ServerSettings(_Group):
         description="Most seconds before a recorded search shows in times matched, the match graph and "
         "the scores of a running server (0: only at start and after re-indexing).",
     )
+    public_url: str | None = Field(
+        None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The address people reach the pages at, for links in sitemap.xml, robots.txt, "
+        "canonical and Markdown links (e.g. https://matchgraph.example.org); unset: http://HOST:PORT. "
+        "The request's Host header is never used.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser (JSON list)."
     )

@@ -62,3 +62,13 @@ def test_a_key_in_the_query_string_is_redacted_in_the_access_log() -> None:
                                line, None)
     assert redact_credentials(record)
     assert "SECRET" not in record.getMessage() and "api_key=[redacted]" in record.getMessage()
+
+
+def test_links_come_from_the_configured_address_never_the_host_header(indexed_settings: Settings) -> None:
+    settings = indexed_settings.changed(public_url="https://mg.example.org")
+    with TestClient(create_app(settings)) as c:
+        hostile = {"Host": "evil.example.com"}
+        for path in ("/sitemap.xml", "/robots.txt", "/artifacts/speechy", "/agent/artifacts/speechy"):
+            text = c.get(path, headers=hostile).text
+            assert "evil.example.com" not in text, path
+        assert "https://mg.example.org/artifacts/speechy" in c.get("/sitemap.xml").text

@@ -224,12 +224,12 @@ def test_sitemap_and_robots(client: TestClient) -> None:
     assert r.headers["content-type"].startswith("application/xml")
     locs = re.findall(r"<loc>([^<]+)</loc>", r.text)
     for slug in ("speechy", "pixel-forge", "llama-runner", "vecstore", "pg-reader-mcp"):
-        assert f"http://testserver/artifacts/{slug}" in locs
+        assert f"http://127.0.0.1:8000/artifacts/{slug}" in locs
     comparisons = [u.rsplit("/", 1)[1].split("-vs-") for u in locs if "/compare/" in u]
     assert comparisons and len(set(locs)) == len(locs)
     assert all(a < b for a, b in comparisons)  # each pair once, under its canonical address
     robots = client.get("/robots.txt").text
-    assert "Sitemap: http://testserver/sitemap.xml" in robots and "Disallow: /v1/" in robots
+    assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in robots and "Disallow: /v1/" in robots
 
 
 def test_static_files_and_api_keep_their_own_headers(client: TestClient) -> None:

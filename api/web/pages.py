@@ -79,7 +79,10 @@ class Meta:
 
 
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """Where the pages live, from the settings (``public_url``, else the address ``serve``
+    listens on); never from the request's Host header, which the client writes."""
+    server = request.app.state.matchgraph.settings.server
+    return (server.public_url or f"http://{server.host}:{server.port}").rstrip("/")
 
 
 def render(request: Request, template: str, meta: Meta, status: int = 200,

@@ -197,3 +197,18 @@ def test_artifact_and_graph_pages_stay_short_when_there_is_little_to_show(bundle
     assert 'class="more-capabilities"' in page  # capabilities after the first three are folded
     # no searches yet: one line, not an empty picture
     assert "No links yet" in graph and "graph-chart" not in graph
+
+
+def test_taxonomy_needs_find_their_artifacts_through_the_real_search(bundled: Matchgraph) -> None:
+    """Every need of data/needs_taxonomy.yaml, asked as written: an artifact that serves it is in
+    the first five above the floor for most (measured 224 of 252; the issue's bar, two serving
+    artifacts above the floor for every need, is not met yet: see the README)."""
+    import yaml
+
+    from matchgraph.engine.settings import bundled_data
+
+    taxonomy = yaml.safe_load((bundled_data() / "needs_taxonomy.yaml").read_text(encoding="utf-8"))
+    needs = [n for group in taxonomy["groups"] for n in group["needs"]]
+    results = bundled.search_many([SearchRequest(n["need"], limit=5, record=False) for n in needs])
+    found = [any(h.artifact.artifact.slug in n["served_by"] for h in r.hits) for n, r in zip(needs, results)]
+    assert sum(found) / len(needs) >= 0.85, sum(found)

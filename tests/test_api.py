@@ -106,3 +106,9 @@ def test_first_start_ingests_and_indexes_the_catalog(tmp_path) -> None:  # type:
         assert c.get("/healthz").json()["artifacts"] == 5
         r = c.get("/v1/search", params={"q": "speech to text"})
         assert r.json()["items"][0]["artifact"]["slug"] == "speechy"
+
+
+def test_the_manifest_format_is_served_as_json_schema(client: TestClient) -> None:
+    schema = client.get("/v1/schema/manifest.json").json()
+    assert {"slug", "name", "type", "capabilities"} <= set(schema["required"])
+    assert "pricing" in schema["properties"]

@@ -100,3 +100,21 @@ def test_durations(text: str, seconds: float) -> None:
 def test_bad_duration_is_refused() -> None:
     r = runner.invoke(app, ["serve", "--reindex-every", "soon"])
     assert r.exit_code != 0 and "duration" in r.output
+
+
+def test_validate_passes_the_bundled_catalog_and_locates_problems(env: Path) -> None:
+    from matchgraph.engine.settings import Settings
+
+    r = runner.invoke(app, ["validate", str(Settings().catalog_dir)])
+    assert r.exit_code == 0, r.output[-2000:]
+    assert "0 problems" in r.output
+    broken = env / "broken.yaml"
+    broken.write_text("slug: broken\nname: Broken\ntype: spaceship\npricing:\n  model: paid\n"
+                      "  starting_price:\n    amount: -3\n    unit: month\ncapabilities: []\n")
+    r = runner.invoke(app, ["validate", str(broken), "--json"])
+    assert r.exit_code == 1
+    problems = json.loads(r.stdout)["problems"]
+    where = {p["field"]: p["where"] for p in problems}
+    assert where["type"].endswith("line 3, column 7")
+    assert where["pricing.starting_price.amount"].endswith("line 7, column 13")
+    assert runner.invoke(app, ["validate", str(env / "missing.yaml")]).exit_code == 2

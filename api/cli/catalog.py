@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -86,3 +87,26 @@ def import_command(
     out.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
     for problem in report.rejected:
         out.print(f"rejected: {problem}", markup=False, highlight=False, soft_wrap=True)
+
+
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders (YAML, JSON, JSON Lines).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the problems as JSON (for CI).")] = False,
+) -> None:
+    """Check manifests without ingesting them: every problem with file, line and column, field and
+    reason. Exit 0 when all are valid, 1 when any is not (2 when a path does not exist)."""
+    from matchgraph.engine.catalog.manifests import load_manifests
+
+    with reported(2):
+        batch = load_manifests(paths)
+    problems = [{"file": p.file, "where": p.record, "field": p.field, "reason": p.reason}
+                for p in batch.problems]
+    if as_json:
+        out.print(json.dumps({"valid": len(batch.artifacts), "problems": problems}, indent=2), markup=False)
+    else:
+        for p in batch.problems:
+            out.print(str(p), markup=False)
+        out.print(f"{len(batch.artifacts)} valid, {len(problems)} problem{'' if len(problems) == 1 else 's'}",
+                  markup=False)
+    if problems:
+        raise typer.Exit(1)

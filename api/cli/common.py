@@ -17,7 +17,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from matchgraph.engine.facade import Matchgraph
 
-out = Console()
+out = Console(soft_wrap=True)  # JSON and paths are never cut into lines
 err = Console(stderr=True, soft_wrap=True)  # a message keeps its paths on one line
 
 # What a command may raise on bad input, besides MatchgraphError (added where it is imported):

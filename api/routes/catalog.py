@@ -12,6 +12,7 @@ from matchgraph.api.schemas.search import (
     CapabilityDetail,
     ErrorBody,
 )
+from matchgraph.engine.catalog.models import Artifact
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -26,6 +27,13 @@ def list_artifacts(
     return ArtifactPage(
         items=[ArtifactSummary.of(r) for r in records], total=total, limit=limit, offset=offset
     )
+
+
+@router.get("/schema/manifest.json", summary="The manifest format as JSON Schema")
+def manifest_schema() -> dict[str, object]:
+    """The JSON Schema of one artifact manifest, generated from the models `ingest` validates
+    with (YAML manifests follow the same shape)."""
+    return Artifact.model_json_schema()
 
 
 @router.get("/artifacts/{slug}", response_model=ArtifactDetail,

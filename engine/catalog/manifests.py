@@ -26,6 +26,26 @@ class RawRecord:
     file: str
     record: str
     data: Any
+    node: yaml.Node | None = None  # the YAML tree, to say on which line a problem is
+
+
+def _locate(node: yaml.Node | None, loc: tuple[int | str, ...]) -> str | None:
+    """ "line L, column C" of the deepest part of ``loc`` found in the YAML tree."""
+    if node is None:
+        return None
+    found = node
+    for part in loc:
+        if isinstance(found, yaml.MappingNode):
+            match = next((v for k, v in found.value if getattr(k, "value", None) == part), None)
+        elif isinstance(found, yaml.SequenceNode) and isinstance(part, int) and part < len(found.value):
+            match = found.value[part]
+        else:
+            match = None
+        if match is None:
+            break
+        found = match
+    mark = found.start_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
 @dataclass
@@ -67,6 +87,7 @@ def read_records(file: Path) -> tuple[list[RawRecord], list[ManifestProblem]]:
         return records, problems
     try:
         data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        node = None if file.suffix == ".json" else yaml.compose(text, Loader=yaml.SafeLoader)
     except json.JSONDecodeError as exc:
         return [], [ManifestProblem(name, f"line {exc.lineno}", "-", f"invalid JSON: {exc.msg}")]
     except yaml.YAMLError as exc:
@@ -74,7 +95,7 @@ def read_records(file: Path) -> tuple[list[RawRecord], list[ManifestProblem]]:
         where = f"line {mark.line + 1}" if mark is not None else "file"
         reason = getattr(exc, "problem", None) or str(exc)
         return [], [ManifestProblem(name, where, "-", f"invalid YAML: {reason}")]
-    return [RawRecord(name, "record 1", data)], []
+    return [RawRecord(name, "record 1", data, node)], []
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -99,7 +120,9 @@ def validate_records(records: Iterable[RawRecord]) -> ValidatedBatch:
             artifact = Artifact.model_validate(raw.data)
         except ValidationError as exc:
             for err in exc.errors():
-                problems.append(ManifestProblem(raw.file, record, _field_path(err["loc"]), err["msg"]))
+                line = _locate(raw.node, tuple(err["loc"]))
+                where = f"{record}, {line}" if line else record
+                problems.append(ManifestProblem(raw.file, where, _field_path(err["loc"]), err["msg"]))
             continue
         if artifact.slug in sources:
             problems.append(

@@ -283,3 +283,9 @@ def test_hostile_markdown_is_inert(client: TestClient) -> None:
     compare = client.get("/agent/compare/hostile-widget-vs-hostile-gadget").text
     assert "<script" not in compare and "<img" not in compare
 
+
+
+def test_llms_txt_tells_agents_the_calls_and_tools(client: TestClient) -> None:
+    r = client.get("/llms.txt")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert "/v1/search" in r.text and "search_capabilities" in r.text and "matchgraph mcp" in r.text

@@ -184,6 +184,11 @@ def robots(request: Request) -> Response:
     return Response(seo.robots_txt(base_url(request)), media_type="text/plain")
 
 
+@router.get("/llms.txt")
+def llms(request: Request) -> Response:
+    return Response(seo.llms_txt(base_url(request)), media_type="text/plain")
+
+
 def _failure(request: Request, exc: Exception, markdown: bool) -> Response:
     status = status_of(exc)
     if markdown:

@@ -93,3 +93,36 @@ def robots_txt(base: str) -> str:
         f"Sitemap: {base}/sitemap.xml",
         "",
     ])
+
+
+def llms_txt(base: str) -> str:
+    """What an agent reading /llms.txt needs to use the service: the REST calls and MCP tools."""
+    return "\n".join([
+        "# matchgraph",
+        "",
+        "> Search-and-match recommendations for AI artifacts (models, APIs, repositories, MCP servers,",
+        "> agents, apps, datasets): describe a need in plain words, get the artifacts whose",
+        "> capabilities serve it, with why, a 0-100 score with its evidence, and comparisons.",
+        "",
+        "## REST API (JSON; OpenAPI at /openapi.json)",
+        "",
+        f"- [Search]({base}/v1/search?q=run+an+open+LLM+locally): GET /v1/search?q=…&type=…&limit=…; "
+        "`no_match` when nothing in the catalog serves the need",
+        "- Resolve: POST /v1/resolve {intent, type?} -> one artifact, the capability, a confidence",
+        "- Compare: GET /v1/compare/{a}/{b} -> table, aligned capabilities, verdict",
+        "- Alternatives: GET /v1/artifacts/{slug}/alternatives",
+        "- Artifact: GET /v1/artifacts/{slug}; score with evidence: GET /v1/artifacts/{slug}/score",
+        "- Feedback: POST /v1/feedback {search_id | resolve_id, artifact, outcome}",
+        f"- [Manifest format]({base}/v1/schema/manifest.json): JSON Schema",
+        "",
+        "## Markdown pages for agents",
+        "",
+        "- /agent/artifacts/{slug}, /agent/compare/{a}-vs-{b}",
+        "",
+        "## MCP (stdio: `matchgraph mcp`)",
+        "",
+        "- Tools: search_capabilities, resolve_capability, compare, alternatives, artifact_passport, "
+        "report_outcome",
+        "- Resources: matchgraph://artifacts/{slug}",
+        "",
+    ])

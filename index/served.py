@@ -83,11 +83,14 @@ class ServedIndex(Generic[T]):
 
     @property
     def status(self) -> str:
-        """'ok', 'degraded' (serving another version than CURRENT names) or 'no-index'."""
+        """'ok', 'degraded' (serving another version than CURRENT names), 'damaged' (the served
+        version's files changed on disk since they were loaded) or 'no-index'."""
         try:
-            self.current()
+            version, _ = self.current()
         except MatchgraphError:
             return "no-index"
+        if version.damage():
+            return "damaged"
         return "degraded" if self.fallback_note else "ok"
 
     def _fallback(self, broken: str, error: IndexNotReady) -> IndexVersion:

@@ -66,10 +66,25 @@ class IndexVersion:
 
     def __post_init__(self) -> None:
         self.position_of = {int(row_id): pos for pos, row_id in enumerate(self.ids)}
+        self.file_sizes = _file_sizes(self.path)
+
+    def damage(self) -> str | None:
+        """What changed in this version's folder since it was loaded (a file deleted, truncated or
+        rewritten), or None. Everything is held in memory, so serving goes on; this is for health."""
+        now = _file_sizes(self.path)
+        changed = sorted(f for f in self.file_sizes if now.get(f) != self.file_sizes[f])
+        return f"files changed since loading: {', '.join(changed)}" if changed else None
 
     @property
     def version(self) -> str:
         return self.manifest.version
+
+
+def _file_sizes(path: Path) -> dict[str, int]:
+    try:
+        return {str(f.relative_to(path)): f.stat().st_size for f in path.rglob("*") if f.is_file()}
+    except OSError:
+        return {}
 
 
 def versions_dir(root: Path) -> Path:
@@ -184,7 +199,9 @@ def load_version(
         )
     try:
         ids = np.load(path / "ids.npy", allow_pickle=False)
-        vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        # read whole, not memory-mapped: a file truncated under a live map kills the process on
+        # the next read (SIGBUS); a copy in memory (1.5 KB per capability) cannot be cut short
+        vectors = np.load(path / "vectors.npy", allow_pickle=False)
         text = (path / "text_hashes.txt").read_text(encoding="utf-8")
         hashes = text.split("\n") if text else []
         dense = load_dense(path, manifest.dense_kind, ef_search, nprobe)

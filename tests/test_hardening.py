@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -72,3 +74,27 @@ def test_links_come_from_the_configured_address_never_the_host_header(indexed_se
             text = c.get(path, headers=hostile).text
             assert "evil.example.com" not in text, path
         assert "https://mg.example.org/artifacts/speechy" in c.get("/sitemap.xml").text
+
+
+def test_a_damaged_index_file_while_serving_kills_nothing_and_health_says_so(
+    indexed_state: Path, tmp_path: Path,
+) -> None:
+    import httpx
+
+    from matchgraph.index.versions import current_version, versions_dir
+
+    from . import servers
+
+    state = tmp_path / "state"
+    shutil.copytree(indexed_state, state)
+    with servers.running_server(state, {"MATCHGRAPH_ANON_RATE_PER_MINUTE": "0"}) as server:
+        assert httpx.get(f"{server.base}/healthz").json()["status"] == "ok"
+        version = versions_dir(state / "index") / str(current_version(state / "index"))
+        with (version / "vectors.npy").open("r+b") as fh:
+            fh.truncate(4096)  # what `truncate -s 4096` does
+        (version / "dense.faiss").unlink()
+        for path in ("/artifacts/speechy", "/v1/compare/speechy/pixel-forge", "/v1/search?q=speech+to+text"):
+            assert httpx.get(server.base + path).status_code == 200, path
+        health = httpx.get(f"{server.base}/healthz")
+        assert health.status_code == 503 and health.json()["status"] == "damaged"
+        assert server.proc.poll() is None  # still alive

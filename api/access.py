@@ -26,6 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -89,6 +90,7 @@ class AccessControl:
     def __init__(self, app: ASGIApp, matchgraph_of: Callable[[], object]):
         self.app = app
         self.matchgraph_of = matchgraph_of  # the Matchgraph is created at start-up, after this middleware
+        self.in_flight = 0  # requests being answered (one event loop per process: no lock needed)
         self.buckets = TokenBuckets()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,6 +99,18 @@ class AccessControl:
             return
         mg = self.matchgraph_of()
         settings = mg.settings  # type: ignore[attr-defined]
+        exempt = scope.get("path", "").startswith(EXEMPT)
+        if not exempt and self.in_flight >= settings.server.max_concurrency:
+            await _reply(send, 503, "the server is at its limit of requests in flight; try again shortly",
+                         {"retry-after": "1"})
+            return
+        self.in_flight += 0 if exempt else 1
+        try:
+            await self._checked(scope, receive, send, mg, settings)
+        finally:
+            self.in_flight -= 0 if exempt else 1
+
+    async def _checked(self, scope: Scope, receive: Receive, send: Send, mg: object, settings: Any) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         limits = settings.limits
         limit = limits.max_body_bytes

@@ -181,6 +181,11 @@ class ServerSettings(_Group):
         default_factory=list, description="Origins allowed to call the API from a browser (JSON list)."
     )
     keepalive_timeout: int = Field(5, ge=1, description="Seconds an idle HTTP connection is kept open.")
+    header_timeout: float = Field(
+        10.0, gt=0, le=300,
+        description="Seconds a connection has to send a request's headers (from opening, or from the "
+        "previous answer) before it is closed.",
+    )
     max_concurrency: int = Field(
         256, ge=1, description="Requests handled at once; more get 503 instead of queueing forever."
     )

@@ -98,3 +98,39 @@ def test_a_damaged_index_file_while_serving_kills_nothing_and_health_says_so(
         health = httpx.get(f"{server.base}/healthz")
         assert health.status_code == 503 and health.json()["status"] == "damaged"
         assert server.proc.poll() is None  # still alive
+
+
+def test_idle_and_slow_connections_deny_no_one_and_are_closed(indexed_state: Path, tmp_path: Path) -> None:
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    from . import servers
+
+    state = tmp_path / "state"
+    shutil.copytree(indexed_state, state)
+    env = {"MATCHGRAPH_HEADER_TIMEOUT": "2", "MATCHGRAPH_ANON_RATE_PER_MINUTE": "0"}
+    with servers.running_server(state, env) as server:
+        address = urlsplit(server.base)
+        sockets = [socket.create_connection((address.hostname, address.port), timeout=5) for _ in range(300)]
+        for s in sockets[:30]:
+            s.sendall(b"GET /v1/search?q=slow HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+        try:
+            started = time.monotonic()
+            assert httpx.get(f"{server.base}/healthz", timeout=5).status_code == 200
+            search = httpx.get(f"{server.base}/v1/search", params={"q": "speech to text"}, timeout=5)
+            assert search.status_code == 200
+            assert time.monotonic() - started < 5
+            time.sleep(3)  # past the header deadline: the server has closed them all
+            closed = 0
+            for s in sockets:
+                try:
+                    closed += s.recv(1) == b""
+                except (ConnectionResetError, TimeoutError):
+                    closed += 1
+            assert closed == len(sockets)
+        finally:
+            for s in sockets:
+                s.close()

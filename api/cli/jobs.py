@@ -120,9 +120,11 @@ def serve(
     logging.getLogger().setLevel(logging.INFO)
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from loopback peers as the
     # client's address; the access middleware reads it only when MATCHGRAPH_TRUST_FORWARDED_FOR is set
+    # Requests in flight are limited by the access middleware (max_concurrency), not by uvicorn,
+    # whose limit counts open connections: idle sockets would turn everyone away with 503.
     uvicorn.run("matchgraph.api.app:app_from_environment", factory=True, workers=s.workers, host=s.host,
-                port=s.port, timeout_keep_alive=s.keepalive_timeout, limit_concurrency=s.max_concurrency,
-                proxy_headers=False)
+                port=s.port, timeout_keep_alive=s.keepalive_timeout, proxy_headers=False,
+                http="matchgraph.api.http_protocol:HeaderDeadlineProtocol")
 
 
 def evaluate(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -177,7 +178,12 @@ def publish_version(
         dense_retired=dense.retired,
     )
     path = write_version(root, manifest, ids, hashes, vectors, dense, lexical)
-    verify_version(path, embedder, config)
+    try:
+        verify_version(path, embedder, config)
+    except IndexNotReady:
+        # a version that failed verification must never be served, not even as a fallback
+        shutil.rmtree(path, ignore_errors=True)
+        raise
     switch_current(root, manifest.version)
     logger.info("index version %s is current (%d capabilities)", manifest.version, len(caps))
     return manifest

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from matchgraph.engine.errors import JobRunning
+from matchgraph.engine.errors import JobRunning, MatchgraphError
 from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.search.searcher import SearchRequest
 from matchgraph.engine.settings import Settings
@@ -244,3 +245,28 @@ def test_matchgraph_index_waits_for_a_running_job_and_neither_loses_its_version(
         assert load_version(versions_dir(root) / name).manifest.count == 11
     with Matchgraph(settings, record=False) as mg:
         assert [r.outcome for r in mg.index_runs()][:2] == ["ok", "ok"]
+
+
+def test_a_version_that_fails_verification_is_never_left_to_fall_back_to(
+    indexed_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matchgraph.index import builder
+    from matchgraph.index.errors import IndexNotReady
+
+    root = indexed_settings.index_root
+    good = current_version(root)
+    before = set(list_versions(root))
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise IndexNotReady("failed verification (as an artifact of 60 identical capabilities makes it)")
+
+    monkeypatch.setattr(builder, "verify_version", failing)
+    extra = tmp_path / "extra"
+    shutil.copytree(FIXTURE_CATALOG, extra)
+    (extra / "vecstore.yaml").write_text((extra / "vecstore.yaml").read_text().replace(
+        "slug: vecstore", "slug: vecstore-two"))
+    with Matchgraph(indexed_settings, record=False) as mg:
+        mg.ingest([extra])
+        with pytest.raises(MatchgraphError):
+            mg.index()
+    assert set(list_versions(root)) == before and current_version(root) == good

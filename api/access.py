@@ -120,13 +120,20 @@ class AccessControl:
             return
         key_row: ApiKeyRow | None = None
         key = presented_key(headers)
+        peer = scope.get("client") or ("unknown", 0)
         if key is not None:
             try:
                 key_row = mg.authenticate(key)  # type: ignore[attr-defined]
             except InvalidKey as exc:
-                await _reply(send, 401, str(exc), {"www-authenticate": "Bearer"})
+                # a wrong key costs its sender from the address's own bucket: guessing is rate-limited
+                address = verified_client(None, str(peer[0]), headers, limits.trust_forwarded_for)
+                wait = self.buckets.take(address, limits.anon_rate_per_minute)
+                if wait > 0:
+                    await _reply(send, 429, "too many requests with a wrong API key",
+                                 {"retry-after": str(max(1, math.ceil(wait)))})
+                else:
+                    await _reply(send, 401, str(exc), {"www-authenticate": "Bearer"})
                 return
-        peer = scope.get("client") or ("unknown", 0)
         client = verified_client(key_row, str(peer[0]), headers, limits.trust_forwarded_for)
         scope.setdefault("state", {}).update(api_key=key_row, client=client)
         path: str = scope.get("path", "")

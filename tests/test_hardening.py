@@ -134,3 +134,10 @@ def test_idle_and_slow_connections_deny_no_one_and_are_closed(indexed_state: Pat
         finally:
             for s in sockets:
                 s.close()
+
+
+def test_guessing_api_keys_is_rate_limited(indexed_settings: Settings) -> None:
+    with TestClient(create_app(indexed_settings.changed(anon_rate_per_minute=5))) as c:
+        codes = [c.get("/v1/search", params={"q": "speech"}, headers={"Authorization": f"Bearer mg_x_{i}"})
+                 .status_code for i in range(8)]
+    assert codes[:5] == [401] * 5 and codes[5:] == [429] * 3

@@ -137,6 +137,16 @@ class AccessControl:
         client = verified_client(key_row, str(peer[0]), headers, limits.trust_forwarded_for)
         scope.setdefault("state", {}).update(api_key=key_row, client=client)
         path: str = scope.get("path", "")
+        if path.startswith(MCP_PREFIX):
+            refusal = _mcp_refusal(key_row)
+            if refusal is not None:
+                await _reply(send, *refusal)
+                return
+            # the MCP tools read who is asking from this header, which only this layer writes
+            verified = (CLIENT_HEADER_BYTES, SCOPES_HEADER_BYTES)
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() not in verified]
+            scope["headers"] += [(CLIENT_HEADER_BYTES, client.encode("latin-1", "replace")),
+                                 (SCOPES_HEADER_BYTES, ",".join(key_row.scopes).encode())]  # type: ignore[union-attr]
         if not path.startswith(EXEMPT):
             per_minute = limits.key_rate_per_minute if key_row is not None else limits.anon_rate_per_minute
             wait = self.buckets.take(rate_bucket(client), per_minute)
@@ -167,6 +177,19 @@ class AccessControl:
         except TooLarge:
             if not started:
                 await _reply(send, 413, f"the request body is over {limit} bytes")
+
+
+MCP_PREFIX = "/mcp"
+CLIENT_HEADER_BYTES = b"x-matchgraph-verified-client"  # api.mcp_server.CLIENT_HEADER
+SCOPES_HEADER_BYTES = b"x-matchgraph-verified-scopes"  # api.mcp_server.SCOPES_HEADER
+
+
+def _mcp_refusal(key: ApiKeyRow | None) -> tuple[int, str, dict[str, str]] | None:
+    if key is None:
+        return 401, "MCP over HTTP needs an API key with the read scope", {"www-authenticate": "Bearer"}
+    if not {KeyScope.read.value, KeyScope.admin.value} & set(key.scopes):
+        return 403, f"API key {key.key_id} lacks the read scope", {}
+    return None
 
 
 def verified_client(key: ApiKeyRow | None, peer: str, headers: dict[str, str], trust_forwarded: bool) -> str:

@@ -11,8 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from mcp.server.transport_security import TransportSecuritySettings
 
 from matchgraph.api.access import AccessControl, redact_credentials
+from matchgraph.api.mcp_server import build_server
 from matchgraph.api.routes import admin, catalog, health, recommend, search
 from matchgraph.api.web import install as install_web_pages
 from matchgraph.api.web.security import SecurityHeaders
@@ -44,6 +46,13 @@ def create_app(
     with ``reindex_every`` set (seconds) the index job also runs in the background."""
     settings = settings or Settings()
     reindex_every = settings.server.reindex_every
+    # MCP over streamable HTTP at /mcp/: the same tools as `matchgraph mcp`, behind the access
+    # middleware (an API key with the read scope, the same limits). Host checks are off: the key is
+    # the protection, and the Host header never names anything here.
+    mcp_server = build_server(lambda: app.state.matchgraph, local_client="mcp:http")
+    mcp_app = mcp_server.streamable_http_app(
+        streamable_http_path="/", json_response=True, stateless_http=True,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,7 +75,8 @@ def create_app(
             job.start()
         app.state.background = background
         try:
-            yield
+            async with mcp_server.session_manager.run():
+                yield
         finally:
             for job in background:
                 job.close()
@@ -81,6 +91,7 @@ def create_app(
     )
     for router in (search.router, catalog.router, recommend.router, admin.router, health.router):
         app.include_router(router)
+    app.mount("/mcp", mcp_app)
     # HTML pages, /static and security headers; the pages render their own HTML error pages,
     # so the JSON handlers below keep answering the /v1 routes only.
     install_web_pages(app)

@@ -5,7 +5,10 @@ agent gets the same structured results (and the same "nothing fits" answer) a pr
 ``/v1``. Searches and resolves made here are recorded with source ``mcp``; the client is the
 one the transport can vouch for (``mcp:stdio`` for the local process that started the server).
 
-Run it with ``matchgraph mcp`` (stdio, for desktop and IDE clients).
+Run it with ``matchgraph mcp`` (stdio, for desktop and IDE clients); ``serve`` also mounts it
+over streamable HTTP at ``/mcp/``, behind the same API keys and limits as ``/v1`` (there the
+access middleware writes the verified client into ``CLIENT_HEADER``, replacing whatever the
+request carried under that name).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from pydantic import BaseModel, Field
 
 from matchgraph.api.schemas.recommend import (
@@ -33,6 +36,8 @@ from matchgraph.engine.search.filters import SearchFilters
 from matchgraph.engine.search.searcher import SearchRequest
 
 SOURCE = "mcp"
+CLIENT_HEADER = "x-matchgraph-verified-client"
+SCOPES_HEADER = "x-matchgraph-verified-scopes"
 INSTRUCTIONS = (
     "matchgraph finds AI artifacts (models, APIs, repositories, MCP servers, agents, apps, datasets) "
     "by the capabilities that serve a need. Call search_capabilities with the need in plain words, "
@@ -49,9 +54,15 @@ class Passport(BaseModel):
                                    "before the first ranking.")
 
 
-def build_server(engine: Callable[[], Matchgraph], client: str = "mcp:stdio") -> MCPServer:
-    """The MCP server; ``engine()`` gives the open façade, ``client`` the verified caller."""
+def build_server(engine: Callable[[], Matchgraph], local_client: str = "mcp:stdio") -> MCPServer:
+    """The MCP server; ``engine()`` gives the open façade. Over HTTP the caller is the client the
+    access middleware verified; over stdio it is ``local_client``."""
     server: MCPServer = MCPServer(name="matchgraph", instructions=INSTRUCTIONS)
+
+    def caller(ctx: Context | None) -> str:
+        headers = getattr(ctx, "headers", None) if ctx is not None else None
+        verified = headers.get(CLIENT_HEADER) if headers else None
+        return str(verified) if verified else local_client
 
     @server.tool(description="Find artifacts whose capabilities serve a need; says plainly when "
                              "nothing in the catalog fits (no_match, with the nearest, not matching).")
@@ -60,9 +71,10 @@ def build_server(engine: Callable[[], Matchgraph], client: str = "mcp:stdio") ->
         type: Annotated[ArtifactType | None, Field(description="Keep only this artifact type.")] = None,
         pricing: Annotated[PricingModel | None, Field(description="Keep only this pricing model.")] = None,
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
+        ctx: Context | None = None,
     ) -> SearchPage:
         filters = SearchFilters(types=(type,) if type else (), pricing=(pricing,) if pricing else ())
-        result = engine().search(SearchRequest(query, filters, limit, source=SOURCE, client_id=client))
+        result = engine().search(SearchRequest(query, filters, limit, source=SOURCE, client_id=caller(ctx)))
         return SearchPage.of(result)
 
     @server.tool(description="The one artifact and capability that serve an intent, with a "
@@ -71,8 +83,9 @@ def build_server(engine: Callable[[], Matchgraph], client: str = "mcp:stdio") ->
     def resolve_capability(
         intent: Annotated[str, Field(description="The need in plain words.")],
         type: Annotated[ArtifactType | None, Field(description="Only this artifact type.")] = None,
+        ctx: Context | None = None,
     ) -> ResolveOut:
-        return ResolveOut.of(engine().resolve(intent, type, client_id=client, source=SOURCE))
+        return ResolveOut.of(engine().resolve(intent, type, client_id=caller(ctx), source=SOURCE))
 
     @server.tool(description="'A vs B': scores with evidence, capabilities aligned one to one, "
                              "pricing and a verdict (which says when the two do different jobs).")
@@ -108,8 +121,14 @@ def build_server(engine: Callable[[], Matchgraph], client: str = "mcp:stdio") ->
         artifact: Annotated[str, Field(description="Slug of the artifact it returned.")],
         outcome: Outcome,
         capability: Annotated[str | None, Field(description="The capability, if one.")] = None,
+        ctx: Context | None = None,
     ) -> FeedbackOut:
-        return FeedbackOut(counted=engine().feedback(reference, artifact, capability, outcome, client))
+        headers = getattr(ctx, "headers", None) if ctx is not None else None
+        if headers and headers.get(CLIENT_HEADER):  # over HTTP: the key must carry the feedback scope
+            scopes = set(str(headers.get(SCOPES_HEADER, "")).split(","))
+            if not {"feedback", "admin"} & scopes:
+                raise PermissionError("reporting an outcome needs an API key with the feedback scope")
+        return FeedbackOut(counted=engine().feedback(reference, artifact, capability, outcome, caller(ctx)))
 
     @server.resource("matchgraph://artifacts/{slug}", mime_type="text/markdown",
                      description="An artifact's page as Markdown.")

@@ -119,7 +119,7 @@ def llms_txt(base: str) -> str:
         "",
         "- /agent/artifacts/{slug}, /agent/compare/{a}-vs-{b}",
         "",
-        "## MCP (stdio: `matchgraph mcp`)",
+        f"## MCP (stdio: `matchgraph mcp`; streamable HTTP: {base}/mcp/ with an API key)",
         "",
         "- Tools: search_capabilities, resolve_capability, compare, alternatives, artifact_passport, "
         "report_outcome",

@@ -118,3 +118,25 @@ def test_validate_passes_the_bundled_catalog_and_locates_problems(env: Path) -> 
     assert where["type"].endswith("line 3, column 7")
     assert where["pricing.starting_price.amount"].endswith("line 7, column 13")
     assert runner.invoke(app, ["validate", str(env / "missing.yaml")]).exit_code == 2
+
+
+def test_validate_reads_unfragile_yml_and_names_the_document(env: Path) -> None:
+    # the importer's fixture: one good document, and a second whose type is not one of ours
+    r = runner.invoke(app, ["validate", str(FIXTURES / "sources" / "unfragile.yml"), "--json"])
+    assert r.exit_code == 1
+    report = json.loads(r.stdout)
+    assert report["valid"] == 1
+    found = [(p["field"], "document 2 (line 31)" in p["where"]) for p in report["problems"]]
+    assert found == [("type", True)]
+    good = env / "unfragile.yml"
+    good.write_text("artifact:\n  name: Fine\n  type: model\ncapabilities:\n  - name: Do it\n"
+                    "    description: It does the one thing this test needs it to do, described plainly.\n")
+    r = runner.invoke(app, ["validate", str(good)])
+    assert r.exit_code == 0, r.output
+
+
+def test_an_openrouter_import_needs_the_models_document(env: Path) -> None:
+    listed = env / "list.json"
+    listed.write_text('[{"id": "x/y"}]')
+    r = runner.invoke(app, ["import", "openrouter", "--file", str(listed)])
+    assert r.exit_code != 0 and "data" in r.output

@@ -90,15 +90,22 @@ def import_command(
 
 
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders (YAML, JSON, JSON Lines).")],
+    paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders (YAML, JSON, JSON Lines); "
+                                                     "files named unfragile.yml are read in that format.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the problems as JSON (for CI).")] = False,
 ) -> None:
     """Check manifests without ingesting them: every problem with file, line and column, field and
     reason. Exit 0 when all are valid, 1 when any is not (2 when a path does not exist)."""
-    from matchgraph.engine.catalog.manifests import load_manifests
+    from matchgraph.engine.catalog.manifests import ValidatedBatch, load_manifests, validate_unfragile
 
+    unfragile = [p for p in paths if p.is_file() and p.name in ("unfragile.yml", "unfragile.yaml")]
     with reported(2):
-        batch = load_manifests(paths)
+        batch = load_manifests([p for p in paths if p not in unfragile]) if len(unfragile) < len(paths) \
+            else ValidatedBatch([], [], {})
+        for file in unfragile:
+            more = validate_unfragile(file)
+            batch.artifacts += more.artifacts
+            batch.problems += more.problems
     problems = [{"file": p.file, "where": p.record, "field": p.field, "reason": p.reason}
                 for p in batch.problems]
     if as_json:

@@ -237,8 +237,9 @@ def import_openrouter(document: Any, embed: Embed | None = None) -> list[Any]:
     Entries that are not objects are passed through unchanged so that validation reports
     them; ``embed`` is handed to the decomposer (None: token-overlap merging).
     """
-    entries = document.get("data") if isinstance(document, dict) else document
+    # the /api/v1/models answer is an object; a bare list is some other file, not a lenient form
+    entries = document.get("data") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise ValueError("expected an object with a 'data' list of models")
+        raise ValueError("expected an OpenRouter models document: an object with a 'data' list of models")
     seen: set[str] = set()
     return [_artifact(e, seen, embed) if isinstance(e, dict) else e for e in entries]

@@ -96,7 +96,8 @@ def validate(
 ) -> None:
     """Check manifests without ingesting them: every problem with file, line and column, field and
     reason. Exit 0 when all are valid, 1 when any is not (2 when a path does not exist)."""
-    from matchgraph.engine.catalog.manifests import ValidatedBatch, load_manifests, validate_unfragile
+    from matchgraph.engine.catalog.importers.unfragile import validate_unfragile
+    from matchgraph.engine.catalog.manifests import ValidatedBatch, load_manifests
 
     unfragile = [p for p in paths if p.is_file() and p.name in ("unfragile.yml", "unfragile.yaml")]
     with reported(2):

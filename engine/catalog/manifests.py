@@ -146,24 +146,3 @@ def load_manifests(paths: Iterable[Path]) -> ValidatedBatch:
     batch.problems[:0] = problems
     return batch
 
-
-def validate_unfragile(file: Path) -> ValidatedBatch:
-    """Validate an ``unfragile.yml`` file (one document or a YAML stream of several) the way
-    ``import unfragile`` reads it: each document mapped to our manifest, then validated; problems
-    name the document and the line it starts on."""
-    from matchgraph.engine.catalog.importers.unfragile import import_unfragile
-
-    name = str(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        docs = list(yaml.safe_load_all(text))
-    except (OSError, UnicodeDecodeError) as exc:
-        return ValidatedBatch([], [ManifestProblem(name, "file", "-", f"cannot be read: {exc}")], {})
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "file"
-        return ValidatedBatch([], [ManifestProblem(name, where, "-", f"invalid YAML: {exc}")], {})
-    records = [RawRecord(name, f"document {i} (line {node.start_mark.line + 1})", manifest)
-               for i, (node, manifest) in enumerate(zip(nodes, import_unfragile(docs)), start=1)]
-    return validate_records(records)

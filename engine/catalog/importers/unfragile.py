@@ -35,10 +35,15 @@ which names the field. Unknown fields are ignored.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from matchgraph.engine.catalog.decompose import slugify, unique_name
 from matchgraph.engine.catalog.importers._common import as_list, make_slug, mapping, prune
+from matchgraph.engine.catalog.manifests import RawRecord, ValidatedBatch, validate_records
+from matchgraph.engine.errors import ManifestProblem
 
 _ARTIFACT_FIELDS = ("type", "homepage", "repository", "docs", "license", "maintainer", "pricing",
                     "categories", "tags", "updated_at")
@@ -93,3 +98,23 @@ def import_unfragile(documents: Any) -> list[Any]:
     docs = documents if isinstance(documents, list) else [documents]
     seen: set[str] = set()
     return [_manifest(doc, seen) for doc in docs]
+
+
+def validate_unfragile(file: Path) -> ValidatedBatch:
+    """Validate an ``unfragile.yml`` file (one document or a YAML stream of several) the way
+    ``import unfragile`` reads it: each document mapped to our manifest, then validated; problems
+    name the document and the line it starts on."""
+    name = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        docs = list(yaml.safe_load_all(text))
+    except (OSError, UnicodeDecodeError) as exc:
+        return ValidatedBatch([], [ManifestProblem(name, "file", "-", f"cannot be read: {exc}")], {})
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "file"
+        return ValidatedBatch([], [ManifestProblem(name, where, "-", f"invalid YAML: {exc}")], {})
+    records = [RawRecord(name, f"document {i} (line {node.start_mark.line + 1})", manifest)
+               for i, (node, manifest) in enumerate(zip(nodes, import_unfragile(docs)), start=1)]
+    return validate_records(records)

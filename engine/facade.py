@@ -87,7 +87,7 @@ class Matchgraph:
         rec = settings.recorder
         self.recorder = (
             MatchRecorder(self.stores.matchlog, self.stores.database.close, rec.writer_batch_size,
-                          rec.writer_flush_seconds, rec.writer_nice)
+                          rec.writer_flush_seconds, rec.writer_nice, rec.writer_max_pending)
             if (rec.record_matches if record is None else record) else None
         )
         self.pages: VersionedLRU[Ranked] = VersionedLRU(settings.search.page_cache_size)

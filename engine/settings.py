@@ -96,6 +96,11 @@ class RecorderSettings(_Group):
     writer_flush_seconds: float = Field(
         0.5, gt=0, description="Longest a recorded search waits before it is committed."
     )
+    writer_max_pending: int = Field(
+        256, ge=1,
+        description="Acknowledged searches that may wait to be written; more make new searches wait for "
+        "the writer (the most a SIGKILL can lose).",
+    )
     writer_nice: int = Field(
         5, ge=0, le=19,
         description="Lower CPU priority of the match writer thread (Linux nice), so searches go first.",

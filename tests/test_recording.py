@@ -88,3 +88,27 @@ def test_the_match_writer_runs_at_a_lower_cpu_priority(indexed_settings: Setting
         writer = mg.recorder.thread_id
         assert writer is not None
         assert nice_of(writer) == nice_of(threading.get_native_id()) + 7
+
+
+def test_a_writer_that_falls_behind_holds_back_new_searches(indexed_settings: Settings) -> None:
+    """Back-pressure bounds what a crash can lose: never more than writer_max_pending
+    acknowledged searches are waiting to be written, however slow the writes are."""
+    import time
+
+    slow = indexed_settings.changed(writer_flush_seconds=0.2, writer_batch_size=3, writer_max_pending=4)
+    with Matchgraph(slow) as mg:
+        recorder = mg.recorder
+        assert recorder is not None
+        write = recorder.matchlog.record_searches
+
+        def slow_write(records: object) -> None:
+            time.sleep(0.15)  # a disk under load
+            write(records)  # type: ignore[arg-type]
+
+        recorder.matchlog.record_searches = slow_write  # type: ignore[method-assign]
+        peak = 0
+        for i in range(20):
+            mg.search(SearchRequest(f"audio transcription {i}", limit=2))
+            peak = max(peak, recorder.pending)
+        assert peak <= 4
+        assert recorder.flush() and recorder.pending == 0

@@ -2,7 +2,8 @@
 
 One thread owns the writes. It collects what searches hand it and commits in batches
 (at most ``batch_size`` searches, or whatever arrived within ``flush_seconds``), so the
-request path only appends to a queue. ``close()`` drains the queue before returning:
+request path only appends to a queue; when ``max_pending`` are waiting, the request path waits
+for the writer, so a SIGKILL loses at most that many acknowledged searches. ``close()`` drains the queue before returning:
 every search acknowledged before a clean shutdown is in the database afterwards.
 """
 
@@ -26,7 +27,7 @@ _STOP = object()
 class MatchRecorder:
     def __init__(
         self, matchlog: MatchLog, release: Callable[[], None], batch_size: int = 500,
-        flush_seconds: float = 0.5, nice: int = 0,
+        flush_seconds: float = 0.5, nice: int = 0, max_pending: int = 256,
     ):
         """``nice`` lowers the writer thread's CPU priority by that much (Linux): a commit is
         a burst of CPU every ``flush_seconds`` that searches should not have to queue behind."""
@@ -35,6 +36,7 @@ class MatchRecorder:
         self.nice = nice
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
+        self.max_pending = max_pending  # what a SIGKILL can lose at most: acknowledged, not yet written
         self._queue: queue.Queue[object] = queue.Queue()
         self._submitted = 0
         self._written = 0
@@ -45,9 +47,14 @@ class MatchRecorder:
         self._thread.start()
 
     def submit(self, record: SearchRecord) -> None:
+        """Queue a search for writing. When ``max_pending`` searches are already waiting (the
+        writer has fallen behind), wait for it first: back-pressure that bounds how many
+        acknowledged searches a crash can lose."""
         if self._closed:
             raise RuntimeError("the match recorder is closed")
         with self._cond:
+            while self._submitted - self._written - self._failed >= self.max_pending and not self._closed:
+                self._cond.wait(1.0)
             self._submitted += 1
         self._queue.put(record)
 

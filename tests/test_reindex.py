@@ -270,3 +270,14 @@ def test_a_version_that_fails_verification_is_never_left_to_fall_back_to(
         with pytest.raises(MatchgraphError):
             mg.index()
     assert set(list_versions(root)) == before and current_version(root) == good
+
+
+def test_a_reindex_recovers_from_a_damaged_current_manifest(indexed_settings: Settings) -> None:
+    root = indexed_settings.index_root
+    damaged = current_version(root)
+    (versions_dir(root) / str(damaged) / "manifest.json").write_text("{broken")
+    with Matchgraph(indexed_settings, record=False) as mg:
+        report = mg.reindex()
+        assert report.run.outcome == "ok"
+        assert current_version(root) != damaged
+        assert mg.search(SearchRequest("transcribe audio to text", limit=1)).hits

@@ -5,7 +5,15 @@ from datetime import date
 import pytest
 
 from matchgraph.engine.catalog.models import StartingPrice
-from matchgraph.engine.evidence.scores import freshness_part, match_graph_part, quality_checklist, wilson
+from matchgraph.engine.evidence.scores import (
+    documentation,
+    freshness_part,
+    licence_clarity,
+    match_graph_part,
+    quality_checklist,
+    quality_part,
+    wilson,
+)
 from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.recommend.compare import format_price
 from matchgraph.engine.recommend.resolve import Outcome
@@ -82,7 +90,8 @@ def test_scripted_evidence_gives_expected_edges_counts_parts_and_verdict(
         artifact = mg.get_artifact(unmatched).artifact
         checklist = quality_checklist(artifact)
         met = sum(checklist.values()) / len(checklist)
-        assert parts["quality"]["value"] == pytest.approx(0.6 * met + 0.4 * 0.2)  # no feedback: prior
+        manifest = 0.5 * met + 0.25 * licence_clarity(artifact.license) + 0.25 * documentation(artifact)
+        assert parts["quality"]["value"] == pytest.approx(0.6 * manifest + 0.4 * 0.2)  # no feedback: prior
         assert artifact.updated_at is not None
         assert parts["freshness"]["inputs"]["age_days"] == (AS_OF - artifact.updated_at).days  # type: ignore[index]
 
@@ -140,3 +149,18 @@ def test_feedback_moves_quality_both_ways() -> None:
     none = quality_part(a, 0, 0).value
     assert quality_part(a, 1, 0).value > none > quality_part(a, 0, 1).value
     assert quality_part(a, 40, 0).value > quality_part(a, 1, 0).value
+
+
+def test_quality_separates_artifacts_by_licence_clarity_and_documentation() -> None:
+    from collections import Counter
+
+    from matchgraph.engine.catalog.manifests import load_manifests
+
+    artifacts = load_manifests([Settings().catalog_dir]).artifacts
+    values = Counter(quality_part(a, 0, 0).value for a in artifacts)
+    assert values.most_common(1)[0][1] / len(artifacts) < 0.6  # was 85% at one value
+    assert licence_clarity("Apache-2.0") > licence_clarity("Llama 3.1 Community License") \
+        > licence_clarity("proprietary") > licence_clarity(None)
+    clear = next(a for a in artifacts if a.license == "MIT" and a.docs and a.repository and a.homepage)
+    murky = clear.model_copy(update={"license": None, "docs": None, "repository": None})
+    assert quality_part(clear, 0, 0).value > quality_part(murky, 0, 0).value

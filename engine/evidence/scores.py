@@ -18,6 +18,7 @@ Each part is in [0, 1] and carries its raw inputs, its evidence count ``n``, an 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -144,17 +145,46 @@ def quality_checklist(artifact: Artifact) -> dict[str, bool]:
 
 FEEDBACK_SHARE = 0.4
 FEEDBACK_PRIOR = 0.2  # about the Wilson lower bound of one success in one try
+# The manifest's share (60%) of Quality, by signal
+MANIFEST_SHARES = {"checklist": 0.5, "licence_clarity": 0.25, "documentation": 0.25}
+SPDX_LIKE = re.compile(r"^(apache-2\.0|mit|bsd-[23]-clause|[al]?gpl-[23]\.0|mpl-2\.0|cc0-1\.0|"
+                       r"cc-by(-sa|-nc|-nd|-nc-sa|-nc-nd)?-[34]\.0|unlicense|isc|0bsd)$")
+
+
+def licence_clarity(licence: str | None) -> float:
+    """How clearly the terms of use are stated: a standard licence identifier 1; a named licence
+    of its own (community licences, OpenRAIL, model terms) or a split like "MIT (code); CC-BY
+    (weights)" 0.75; "proprietary" 0.5 (terms exist, a reader must find them); nothing 0."""
+    text = (licence or "").strip().lower()
+    if not text:
+        return 0.0
+    if SPDX_LIKE.match(text):
+        return 1.0
+    if text.startswith("proprietary"):
+        return 0.5
+    return 0.75
+
+
+def documentation(artifact: Artifact) -> float:
+    """Reference docs 0.5, a source repository 0.3, a homepage 0.2."""
+    return 0.5 * bool(artifact.docs) + 0.3 * bool(artifact.repository) + 0.2 * bool(artifact.homepage)
 
 
 def quality_part(artifact: Artifact, positive: int, negative: int) -> Part:
-    """Checklist (60%) and feedback success (40%). Before any feedback the feedback share holds
-    a neutral prior just under what a single success earns, so feedback moves it both ways."""
+    """What the manifest shows (60%: the checklist half of it, how clearly the licence is stated
+    and how well it is documented, a quarter each) and feedback success (40%). Before any
+    feedback the feedback share holds a neutral prior just under what a single success earns,
+    so feedback moves it both ways."""
     checklist = quality_checklist(artifact)
-    base = sum(checklist.values()) / len(checklist)
+    signals = {"checklist": sum(checklist.values()) / len(checklist),
+               "licence_clarity": licence_clarity(artifact.license),
+               "documentation": documentation(artifact)}
+    base = sum(MANIFEST_SHARES[k] * v for k, v in signals.items())
     n = positive + negative
-    inputs: dict[str, object] = {"checklist": checklist, "positive_feedback": positive,
-                                 "negative_feedback": negative}
-    met = f"{sum(checklist.values())}/{len(checklist)} checklist items"
+    inputs: dict[str, object] = {"checklist": checklist, **{k: round(v, 3) for k, v in signals.items()},
+                                 "positive_feedback": positive, "negative_feedback": negative}
+    met = (f"{sum(checklist.values())}/{len(checklist)} checklist items, licence clarity "
+           f"{signals['licence_clarity']:.2f}, documentation {signals['documentation']:.2f}")
     keep = 1 - FEEDBACK_SHARE
     if n == 0:
         value = keep * base + FEEDBACK_SHARE * FEEDBACK_PRIOR

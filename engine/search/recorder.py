@@ -3,8 +3,9 @@
 One thread owns the writes. It collects what searches hand it and commits in batches
 (at most ``batch_size`` searches, or whatever arrived within ``flush_seconds``), so the
 request path only appends to a queue; when ``max_pending`` are waiting, the request path waits
-for the writer, so a SIGKILL loses at most that many acknowledged searches. ``close()`` drains the queue before returning:
-every search acknowledged before a clean shutdown is in the database afterwards.
+for the writer, so a SIGKILL loses at most that many acknowledged searches. ``close()``
+drains the queue before returning: every search acknowledged before a clean shutdown is in the
+database afterwards.
 """
 
 from __future__ import annotations

@@ -187,6 +187,11 @@ def test_graph_and_error_pages(page: tuple[Any, Watch]) -> None:
     assert tab.locator("svg.graph-chart circle").count() >= 2
     assert tab.locator(".edge-table tbody tr").count() >= 1
     shoot(tab, "graph-query")
+    tab.set_viewport_size(PHONE)  # on a phone every node is on screen, none behind a sideways scroll
+    outside = tab.evaluate("""() => [...document.querySelectorAll('svg.graph-chart circle.node')]
+        .map(c => c.getBoundingClientRect()).filter(r => r.left < 0 || r.right > window.innerWidth).length""")
+    assert outside == 0
+    tab.set_viewport_size(DESKTOP)
     tab.goto("/graph?artifact=speechy")
     expect(h1).to_have_text("The match graph around Speechy")
     shoot(tab, "graph-artifact")

@@ -20,13 +20,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import BaseModel, Field
 
 from matchgraph.api.schemas.recommend import (
-    AlternativeOut,
     AlternativesOut,
     ComparisonOut,
     FeedbackOut,
     ResolveOut,
     ScoreOut,
-    SuggestedSearch,
 )
 from matchgraph.api.schemas.search import ArtifactDetail, SearchPage
 from matchgraph.engine.catalog.models import ArtifactType, PricingModel
@@ -102,9 +100,7 @@ def build_server(engine: Callable[[], Matchgraph], local_client: str = "mcp:stdi
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
     ) -> AlternativesOut:
         mg = engine()
-        items = [AlternativeOut.of(s, r) for s, r in mg.alternatives([slug], limit)]
-        searches = [SuggestedSearch(query=q, count=n) for q, n in mg.suggested_searches([slug])]
-        return AlternativesOut(slug=slug, items=items, suggested_searches=searches)
+        return AlternativesOut.of(slug, mg.alternatives([slug], limit), mg.suggested_searches([slug]))
 
     @server.tool(description="An artifact's facts (licence, pricing, requirements, capabilities), "
                              "times matched, and its score's parts with their evidence.")

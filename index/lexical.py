@@ -106,16 +106,10 @@ class TermMatch:
                 out += weight * held_by(positions, holders)
         return out / total
 
-    def union_coverage(self, groups: list[np.ndarray]) -> np.ndarray:
-        """Per (non-empty) group of positions: the share of the query's stems any of them holds."""
-        if not groups:
-            return np.zeros(0, dtype=np.float32)
-        starts = np.cumsum([0, *(len(g) for g in groups[:-1])])
-        return self.union_coverage_of(np.concatenate(groups), starts)
-
     def union_coverage_of(self, flat: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """``union_coverage`` of the groups ``flat[starts[i]:starts[i + 1]]`` (each non-empty):
-        one membership test per stem over all groups at once, then an "any" per group."""
+        """Per group ``flat[starts[i]:starts[i + 1]]`` (each non-empty): the share of the query's
+        stems any of its positions holds. One membership test per stem over all groups at once,
+        then an "any" per group."""
         total = float(self.idf.sum())
         if total <= 0 or not len(starts):
             return np.zeros(len(starts), dtype=np.float32)

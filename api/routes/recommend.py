@@ -7,7 +7,6 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from matchgraph.api.access import api_key
 from matchgraph.api.deps import ClientDep, MatchgraphDep
 from matchgraph.api.schemas.recommend import (
-    AlternativeOut,
     AlternativesOut,
     ComparisonOut,
     FeedbackOut,
@@ -18,7 +17,6 @@ from matchgraph.api.schemas.recommend import (
     ResolveRequest,
     ScoreHistoryOut,
     ScoreOut,
-    SuggestedSearch,
 )
 from matchgraph.api.schemas.search import ErrorBody
 
@@ -37,9 +35,7 @@ def compare(mg: MatchgraphDep, a: str, b: str) -> ComparisonOut:
 def alternatives(
     mg: MatchgraphDep, slug: str, limit: Annotated[int, Query(ge=1, le=20)] = 5
 ) -> AlternativesOut:
-    items = [AlternativeOut.of(s, r) for s, r in mg.alternatives([slug], limit)]
-    searches = [SuggestedSearch(query=q, count=n) for q, n in mg.suggested_searches([slug])]
-    return AlternativesOut(slug=slug, items=items, suggested_searches=searches)
+    return AlternativesOut.of(slug, mg.alternatives([slug], limit), mg.suggested_searches([slug]))
 
 
 @router.get("/artifacts/{slug}/score", response_model=ScoreHistoryOut, responses=ERRORS)

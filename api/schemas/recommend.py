@@ -9,7 +9,7 @@ from matchgraph.api.schemas.search import ArtifactSummary, SearchHit
 from matchgraph.engine.catalog.models import ArtifactType, Capability
 from matchgraph.engine.recommend.compare import Comparison, Side
 from matchgraph.engine.recommend.resolve import Outcome, Resolution
-from matchgraph.engine.recommend.suggest import Suggestion
+from matchgraph.engine.recommend.suggest import Alternative, Suggestion
 from matchgraph.engine.store.records import ArtifactRecord, EdgeRow, ScoreRow
 
 
@@ -121,6 +121,12 @@ class AlternativesOut(BaseModel):
     slug: str
     items: list[AlternativeOut]
     suggested_searches: list[SuggestedSearch]
+
+    @classmethod
+    def of(cls, slug: str, alternatives: list[Alternative],
+           suggested: list[tuple[str, int]]) -> AlternativesOut:
+        return cls(slug=slug, items=[AlternativeOut.of(s, r) for s, r in alternatives],
+                   suggested_searches=[SuggestedSearch(query=q, count=n) for q, n in suggested])
 
 
 class NeighbourOut(BaseModel):

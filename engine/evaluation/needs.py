@@ -184,7 +184,7 @@ def choose_floor(model: RelevanceModel, needs: Sequence[Need], samples: Sequence
     those ``among``, default all) with nothing, and what it gives on the servable ones."""
     top: dict[int, float] = {}
     for s in samples:
-        p = _probability(model, s.features)
+        p = model.probability_of(s.features)
         top[s.need] = max(top.get(s.need, 0.0), p)
     chosen = among if among is not None else set(range(len(needs)))
     unservable = sorted(top.get(i, 0.0) for i, n in enumerate(needs) if not n.servable and i in chosen)
@@ -195,11 +195,6 @@ def choose_floor(model: RelevanceModel, needs: Sequence[Need], samples: Sequence
     servable = [i for i, n in enumerate(needs) if n.servable and i in chosen]
     kept = sum(1 for i in servable if top.get(i, 0.0) >= floor)
     return floor, {"servable_kept": round(kept / max(1, len(servable)), 4)}
-
-
-def _probability(model: RelevanceModel, features: np.ndarray) -> float:
-    z = model.bias + float(np.dot(model.weights, features))
-    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
 
 def requests_for(needs: Sequence[Need], limit: int) -> list[SearchRequest]:
@@ -251,7 +246,7 @@ def first_answers(model: RelevanceModel, samples: Sequence[Sample]
     second's, how many cleared the floor) and whether it is right."""
     by_need: dict[int, list[tuple[float, bool]]] = {}
     for s in samples:
-        p = _probability(model, s.features)
+        p = model.probability_of(s.features)
         if p >= model.floor:
             by_need.setdefault(s.need, []).append((p, s.label))
     out = []
@@ -275,7 +270,7 @@ def _replay(model: RelevanceModel, needs: Sequence[Need], samples: Sequence[Samp
     """Success and silence of a model on needs it did not see, from their samples alone."""
     ranked: dict[int, list[tuple[float, Sample]]] = {}
     for s in samples:
-        ranked.setdefault(s.need, []).append((_probability(model, s.features), s))
+        ranked.setdefault(s.need, []).append((model.probability_of(s.features), s))
     out: dict[str, list[bool]] = {"success@1": [], "success@5": [], "unservable_nothing": []}
     for i in sorted({s.need for s in samples}):
         kept = sorted((x for x in ranked.get(i, []) if x[0] >= model.floor), key=lambda x: -x[0])

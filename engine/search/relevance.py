@@ -58,8 +58,9 @@ class RelevanceModel:
     # weights and intercept, fitted on the first answers of the dev set.
     confidence_weights: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
 
-    def probability(self, evidence: ArtifactEvidence) -> float:
-        return _sigmoid(self.bias + float(np.dot(self.weights, evidence.vector())))
+    def probability_of(self, features: np.ndarray) -> float:
+        """``probabilities_of`` for one row of ``FEATURES``."""
+        return float(self.probabilities_of(features[None, :])[0])
 
     def probabilities_of(self, features: np.ndarray) -> np.ndarray:
         """``probability`` of many at once: one row of ``FEATURES`` per artifact."""

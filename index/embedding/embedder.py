@@ -86,8 +86,15 @@ class TorchBackend:
             self.model.get_sentence_embedding_dimension
         )
         self.dimension = int(getter() or 0)
+        from matchgraph.index.embedding.onnx_backend import batching_keeps_rows
+
+        self.query_rows = 8
+        if not batching_keeps_rows(self.encode_queries):
+            self.query_rows = 1
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if getattr(self, "query_rows", 8) == 1:
+            return np.concatenate([self.encode([t], 1, False) for t in texts])
         return self.encode(texts, max(1, len(texts)), False)
 
     def cache_key(self, text: str) -> Hashable:

@@ -9,9 +9,10 @@ Batches (indexing) go through an asynchronous queue with one stream per core. Qu
 a second compilation: one stream on one thread (with an infer request per calling thread).
 A server has one model thread (``index.query_batcher``), and a query run split over two
 threads took 50% longer there: the half that waited for a core held the other up, layer
-after layer, while the event loop used that core. Query batches are cut at 8 and padded to
-1, 2, 4 or 8 rows: OpenVINO plans (about 25 ms) and keeps (about 10 MB) every input shape it
-meets, so the shapes are few, and ``warm_up`` plans the common ones before a search needs them.
+after layer, while the event loop used that core. Query batches hold one padded length
+(``query_batches``), are cut at 8 and padded to 1, 2, 4 or 8 rows: OpenVINO plans (about
+25 ms) and keeps (about 10 MB) every input shape it meets, so the shapes are few, and
+``warm_up`` plans the common ones before a search needs them.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from matchgraph.index.embedding.cpu import has_avx512
 from matchgraph.index.embedding.onnx_backend import (
     MAX_TOKENS,
+    QUERY_PAD,
+    batching_keeps_rows,
     exported_model,
     in_order,
     load_tokenizer,
+    query_batches,
     tokenized_batches,
 )
 
@@ -45,6 +50,10 @@ def padded_rows(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def inference_precision(core: Any) -> str:
+    """bfloat16 where the CPU has it, unless oneDNN is told to keep below AVX-512
+    (``ONEDNN_MAX_CPU_ISA``, as on a CPU without it), where bfloat16 kernels are absent."""
+    if not has_avx512():
+        return "f32"
     return "bf16" if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
 
 
@@ -69,7 +78,14 @@ class OpenVinoBackend:
         self._async_queue = ov.AsyncInferQueue
         # Lengths in steps of 16 word pieces: OpenVINO re-plans for every new input shape, and
         # a one-query run took half the time once shapes repeated (padding is masked out).
-        self.tokenizer = load_tokenizer(tokenizer_file, max_tokens, pad_to_multiple_of=16)
+        self.tokenizer = load_tokenizer(tokenizer_file, max_tokens, pad_to_multiple_of=QUERY_PAD)
+        # Without AVX-512 the int8 kernels for a run of several rows differ from the one-row
+        # kernels with the texts (cosine down to 0.993 to the query alone), and a run of
+        # eight cost eight runs of one there: so queries run alone. With AVX-512 they agree
+        # (0.9999998), which is checked here too, and eight cost about four.
+        self.query_rows = QUERY_ROWS[-1] if has_avx512() else 1
+        if self.query_rows > 1 and not batching_keeps_rows(self.encode_queries):
+            self.query_rows = 1
         self.dimension = int(self.encode_queries(["probe"]).shape[1])
 
     @classmethod
@@ -86,14 +102,15 @@ class OpenVinoBackend:
         if request is None:
             request = self._requests.request = self.query_model.create_infer_request()
         chunks = [(idx, request.infer(padded_rows(feeds))[0][: len(idx)].copy())
-                  for idx, feeds in tokenized_batches(self.tokenizer, texts, QUERY_ROWS[-1])]
+                  for idx, feeds in query_batches(self.tokenizer, texts, self.query_rows)]
         return in_order(chunks, len(texts))
 
     def warm_up(self) -> None:
         """Plan the query shapes most searches use (up to 30 word pieces) on this thread's request."""
         for text in ("warm up", "warm up " * 10):  # padded to 16 and 32 word pieces
             for rows in QUERY_ROWS:
-                self.encode_queries([text] * rows)
+                if rows <= self.query_rows:
+                    self.encode_queries([f"{text} {n}" for n in range(rows)])
 
     def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
         chunks: list[tuple[list[int], np.ndarray]] = []

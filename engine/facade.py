@@ -59,7 +59,7 @@ from matchgraph.engine.store.records import (
     StoreCounts,
 )
 from matchgraph.index.builder import Progress
-from matchgraph.index.embedding.embedder import Embedder, load_embedder
+from matchgraph.index.embedding.embedder import Embedder
 from matchgraph.index.served import ServedIndex
 from matchgraph.index.versions import IndexVersion, load_version
 
@@ -106,9 +106,7 @@ class Matchgraph:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            s = self.settings.index
-            self._embedder = load_embedder(s.model_path(), s.query_cache_size, s.embed_backend,
-                                           s.resolved_cache_dir(), s.max_tokens)
+            self._embedder = self.settings.index.load_embedder()
         return self._embedder
 
     def _open_version(self, path: Path) -> IndexVersion:

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matchgraph.index.config import IndexConfig
+
+if TYPE_CHECKING:
+    from matchgraph.index.embedding.choice import BackendChoice
+    from matchgraph.index.embedding.embedder import Embedder
 
 ENV_PREFIX = "MATCHGRAPH_"
 APP_NAME = "matchgraph"
@@ -51,6 +55,23 @@ class IndexSettings(_Group, IndexConfig):
 
     def resolved_cache_dir(self) -> Path:
         return self.model_cache_dir or Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
+
+    def load_embedder(self) -> Embedder:
+        """The model as configured (one per process; ``auto`` measured once per machine)."""
+        from matchgraph.index.embedding.choice import resolve_backend
+        from matchgraph.index.embedding.embedder import load_embedder
+
+        backend = resolve_backend(self.embed_backend, self.model_path(), self.resolved_cache_dir(),
+                                  self.max_tokens, bundled=self.model == "bundled")
+        return load_embedder(self.model_path(), self.query_cache_size, backend,
+                             self.resolved_cache_dir(), self.max_tokens)
+
+    def backend_choice(self, remeasure: bool = False) -> BackendChoice:
+        """This machine's measured backend choice, measured now if absent or ``remeasure``."""
+        from matchgraph.index.embedding.choice import choose_backend
+
+        return choose_backend(self.model_path(), self.resolved_cache_dir(), self.max_tokens,
+                              bundled=self.model == "bundled", remeasure=remeasure)
 
 
 class SearchSettings(_Group):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-EmbedBackendName = Literal["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"]
+EmbedBackendName = Literal["auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-int8"]
 
 
 class IndexConfig(BaseModel):
@@ -22,8 +22,10 @@ class IndexConfig(BaseModel):
         "package) or a local sentence-transformers directory. Never downloaded.",
     )
     embed_backend: EmbedBackendName = Field(
-        "openvino-int8",
-        description="How the model runs: 'openvino-int8' (int8 calibrated locally, run by OpenVINO), "
+        "auto",
+        description="How the model runs: 'auto' (each backend timed on this CPU at first start, "
+        "the fastest one whose vectors pass the quality gate used), "
+        "'openvino-int8' (int8 calibrated locally, run by OpenVINO), "
         "'openvino' (bfloat16 where the CPU has it), 'onnx' (ONNX Runtime, torch's vectors), "
         "'onnx-int8' or 'torch' (sentence-transformers).",
     )

@@ -18,6 +18,9 @@ from matchgraph.engine.settings import Settings
 # Judgement (the floor, kinds, names, confidence) is tested on the bundled catalog, with the
 # fitted model and its floor, in test_relevance.py.
 os.environ["MATCHGRAPH_RELEVANCE_FLOOR"] = "0"
+# The judgement tests' thresholds were fitted on openvino-int8's vectors; which backend `auto`
+# picks depends on the machine's timings, so the tests name one (`auto` has its own tests).
+os.environ.setdefault("MATCHGRAPH_EMBED_BACKEND", "openvino-int8")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CATALOG = FIXTURES / "catalog"

@@ -4,6 +4,7 @@ server), serve, back up and restore, evaluate."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -235,3 +236,33 @@ def restore(src: Annotated[Path, typer.Argument(help="A folder written by `match
         info = run_restore(Settings(), src)
     out.print(f"restored the backup of {info.created_at}: {info.artifacts} artifacts, "
               f"{info.searches} searches, index version {info.index_version}", markup=False)
+
+
+def doctor(
+    remeasure: Annotated[bool, typer.Option(help="Time the embedding backends again on this CPU.")] = False,
+) -> None:
+    """Say what this machine runs: the CPU, the embedding backend and how `auto` chose it."""
+    from matchgraph.engine.settings import Settings
+    from matchgraph.index.embedding.cpu import cpu_features, cpu_model
+
+    with reported():
+        ix = Settings().index
+        out.print(f"CPU: {cpu_model()} ({os.cpu_count()} cores); "
+                  f"kernels: {', '.join(cpu_features()) or 'none of note'}", markup=False)
+        out.print(f"MATCHGRAPH_EMBED_BACKEND={ix.embed_backend}", markup=False)
+        if ix.embed_backend != "auto" and not remeasure:
+            out.print("set by hand: nothing measured (`matchgraph doctor --remeasure` times them all)",
+                      markup=False)
+            return
+        choice = ix.backend_choice(remeasure=remeasure)
+    table = Table("backend", "ms a query", "long texts/s", "cosine to torch", "SciFact", "used", "why not",
+                  title=f"measured {choice.measured_at} in {choice.seconds} s")
+    for t in choice.timings:
+        table.add_row(t.backend, _figure(t.query_ms, 2), _figure(t.long_per_s, 1), _figure(t.mean_cosine, 4),
+                      _figure(t.scifact, 4), "yes" if t.backend == choice.backend else "", t.reason)
+    out.print(table)
+    out.print(choice.summary(), markup=False)
+
+
+def _figure(value: float | None, places: int) -> str:
+    return "-" if value is None else f"{value:.{places}f}"

@@ -28,7 +28,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 
 for command in (catalog.ingest, catalog.export, jobs.index, searching.search, jobs.serve, jobs.reindex,
                 searching.rank, searching.compare, searching.resolve, jobs.backup, jobs.restore, agents.mcp,
-                catalog.validate):
+                catalog.validate, jobs.doctor):
     app.command()(command)
 app.command("import")(catalog.import_command)
 app.command("eval")(jobs.evaluate)

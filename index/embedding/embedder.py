@@ -247,6 +247,7 @@ def load_embedder(
     model_dir: Path, cache_size: int = 4096, backend: str = "torch", cache_dir: Path | None = None,
     max_tokens: int = 256,
 ) -> Embedder:
-    """One loaded model per (directory, backend, window) per process: loading takes seconds."""
+    """One loaded model per (directory, backend, window) per process: loading takes seconds.
+    ``auto`` is resolved before this (``index.embedding.choice.resolve_backend``)."""
     logger.info("loading embedding model from %s (%s, %d tokens)", model_dir, backend, max_tokens)
     return Embedder(Path(model_dir), cache_size, backend, cache_dir, max_tokens)

@@ -1,12 +1,21 @@
 """Load and soak test of /v1/search against a real `matchgraph serve` on 127.0.0.1.
 
     python benchmarks/load.py                          # 60 s as fast as 16 clients go
+    python benchmarks/load.py --duration 60 --rate 150 --clients 32   # the serving target
     python benchmarks/load.py --duration 1800 --rate 75  # the 30-minute soak at half rate
+    python benchmarks/load.py --queries needs.txt --repeat-share 0.5
 
 It builds a throwaway state from the default catalog, starts the server in a subprocess
 (rate limits off: this is one machine hammering itself), drives it with an asyncio aiohttp
-client for a fixed time with varied queries (the catalog's written needs, in random
-case, some with filters), and prints throughput, p50/p99 latency and errors. Afterwards it
+client for a fixed time, and prints throughput, p50/p99 latency and errors.
+
+The queries do not flatter the server: by default most are text it has never seen, so
+each needs its own model run (no vector or page cache helps). The pool is public query
+sets from ../shared/data (SciFact claims and paper titles, APIBench instructions) and the
+catalog's own needs, shuffled; a request repeats an earlier query of the run with
+probability --repeat-share (0.2), else takes the next unseen one. Latency is reported for
+the new and the repeated stream apart. Some requests carry a type filter, some are in
+upper case. Afterwards it
 waits for the match writer and checks that the searches recorded in SQLite equal the
 searches answered. With --rate it paces requests and samples the server's memory and open
 files every 10 s (a soak). Only loopback addresses are used; the run stops by itself.
@@ -16,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import re
 import socket
 import sqlite3
 import statistics
@@ -44,9 +55,79 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def queries() -> list[str]:
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """At most ``limit`` characters, cut at a word (the server takes up to 500)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
+
+
+def _jsonl(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def default_pool() -> list[str]:
+    """Public query sets (when ../shared/data is here) and the catalog's needs, shuffled."""
     catalog = load_manifests([ROOT / "data" / "catalog"]).artifacts
-    return sorted({i for a in catalog for c in a.capabilities for i in c.intents})
+    texts = {i for a in catalog for c in a.capabilities for i in c.intents}
+    scifact = SHARED / "scifact"
+    if scifact.exists():
+        texts |= {str(q["text"]) for q in _jsonl(scifact / "queries.jsonl")}
+        texts |= {str(d["title"]) for d in _jsonl(scifact / "corpus.jsonl") if d.get("title")}
+    for name in ("torchhub_train.json", "torchhub_eval.json", "tensorflow_eval.json"):
+        path = SHARED / "apibench" / name
+        if path.exists():
+            for item in _jsonl(path):
+                found = re.search(r"###Instruction:(.*?)###Output", str(item.get("code", "")), re.S)
+                if found:
+                    texts.add(found.group(1))
+    pool = sorted({_short(t) for t in texts if len(t.strip()) >= 2})
+    random.Random(7).shuffle(pool)
+    return pool
+
+
+def pool_from(path: Path) -> list[str]:
+    """One need per line, or JSON lines with a "text", "query" or "need" field."""
+    found = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            item = json.loads(line)
+            line = str(item.get("text") or item.get("query") or item.get("need") or "")
+        if len(line.strip()) >= 2:
+            found.append(_short(line))
+    if not found:
+        raise SystemExit(f"{path} holds no queries")
+    return found
+
+
+class QueryStream:
+    """New queries in pool order; with probability ``repeat_share`` one asked before instead."""
+
+    def __init__(self, pool: list[str], repeat_share: float, seed: int = 11):
+        self._pool, self._next, self._asked = pool, 0, list[str]()
+        self._seen: set[str] = set()
+        self._repeat_share = repeat_share
+        self._rng = random.Random(seed)
+        self.exhausted = False
+
+    def take(self) -> tuple[str, bool]:
+        """A query, and whether this run has asked it before."""
+        if self._asked and self._rng.random() < self._repeat_share:
+            q = self._rng.choice(self._asked)
+        else:
+            if self._next >= len(self._pool):
+                self._next, self.exhausted = 0, True
+            q = self._pool[self._next]
+            self._next += 1
+        repeat = q in self._seen
+        if not repeat:
+            self._seen.add(q)
+            self._asked.append(q)
+        return q, repeat
 
 
 def children(pid: int) -> list[int]:
@@ -83,10 +164,11 @@ def proc_stats(pid: int) -> tuple[float, int]:
     return rss, fds
 
 
-async def drive(base: str, duration: float, clients: int, rate: float | None, pool: list[str],
+async def drive(base: str, duration: float, clients: int, rate: float | None, stream: QueryStream,
                 pid: int) -> tuple[list[float], dict[int, int], list[tuple[float, float, int]],
-                                   list[float], list[float]]:
+                                   list[float], list[float], list[bool]]:
     latencies: list[float] = []
+    repeats: list[bool] = []  # per request: was its query asked before in this run
     started_at: list[float] = []  # seconds into the run, per request
     failures: list[str] = []
     codes: dict[int, int] = {}
@@ -103,7 +185,7 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
             if rate:
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
                 next_at += interval
-            q = rng.choice(pool)
+            q, repeat = stream.take()
             params = {"q": q.upper() if rng.random() < 0.1 else q, "limit": "10"}
             if rng.random() < 0.2:
                 params["type"] = rng.choice(TYPES)
@@ -117,6 +199,7 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
                 status = 0
                 failures.append(f"{type(exc).__name__}: {exc}"[:200])
             latencies.append((time.perf_counter() - t) * 1000)
+            repeats.append(repeat)
             codes[status] = codes.get(status, 0) + 1
 
     async def lag_monitor() -> None:
@@ -139,7 +222,15 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, po
         await asyncio.gather(sampler(), lag_monitor(), *(client(http, n) for n in range(clients)))
     for failure in failures[:5]:
         print(f"client error: {failure}")
-    return latencies, codes, samples, started_at, lags
+    return latencies, codes, samples, started_at, lags, repeats
+
+
+def percentiles(latencies: list[float]) -> str:
+    if not latencies:
+        return "none"
+    xs = sorted(latencies)
+    return (f"{len(xs)} searches, p50 {statistics.median(xs):.1f} ms, "
+            f"p99 {xs[int(0.99 * (len(xs) - 1))]:.1f} ms")
 
 
 def windows(latencies: list[float], started_at: list[float], width: float = 10.0) -> str:
@@ -162,8 +253,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="Server processes.")
     parser.add_argument("--window", type=float, default=None,
                         help="Seconds per p50/p99 window (default 10, or 120 for runs over 5 minutes).")
+    parser.add_argument("--queries", type=Path, default=None,
+                        help="Needs to ask, one per line (or JSON lines with a text field); default: "
+                             "public query sets and the catalog's needs.")
+    parser.add_argument("--repeat-share", type=float, default=0.2,
+                        help="Share of requests that repeat a query asked earlier in the run.")
     args = parser.parse_args()
-    pool = queries()
+    if not 0 <= args.repeat_share <= 1:
+        parser.error("--repeat-share is a share between 0 and 1")
+    pool = pool_from(args.queries) if args.queries else default_pool()
+    stream = QueryStream(pool, args.repeat_share)
+    print(f"query pool: {len(pool)} distinct texts; repeat share {args.repeat_share}")
     with tempfile.TemporaryDirectory(prefix="mg-load-") as tmp:
         port = free_port()
         env = {**os.environ, "MATCHGRAPH_DATA_DIR": tmp, "MATCHGRAPH_ANON_RATE_PER_MINUTE": "0",
@@ -188,8 +288,8 @@ def main() -> None:
             t = time.monotonic()
             server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             steal = stolen_ticks()
-            latencies, codes, samples, started_at, lags = asyncio.run(
-                drive(base, args.duration, args.clients, args.rate, pool, server.pid))
+            latencies, codes, samples, started_at, lags, repeats = asyncio.run(
+                drive(base, args.duration, args.clients, args.rate, stream, server.pid))
             took = time.monotonic() - t
             steal = stolen_ticks() - steal
             server_cpu = cpu_seconds(server.pid) - server_cpu
@@ -212,6 +312,10 @@ def main() -> None:
         p99 = ordered[int(0.99 * (len(ordered) - 1))]
         print(f"latency p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms; "
               f"errors {errors} {codes if errors else ''}")
+        print("  new queries:      " + percentiles([x for x, r in zip(latencies, repeats) if not r]))
+        print("  repeated queries: " + percentiles([x for x, r in zip(latencies, repeats) if r]))
+        if stream.exhausted:
+            print("  (the pool ran out: queries after that were repeats of the run's first ones)")
         width = args.window or (10.0 if args.duration <= 300 else 120.0)
         print(f"p50/p99 ms by {width:.0f}-second window: {windows(latencies, started_at, width)}")
         print(f"recorded in SQLite: {recorded} of {answered} answered searches"

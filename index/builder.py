@@ -101,13 +101,16 @@ def build_index(
     # Sixteen batches per call, so a backend can keep every core busy (one batch per stream)
     # and sort a longer run of texts by length; progress and fault checkpoints stay frequent.
     step = batch * 16
-    for start in range(0, len(todo), step):
-        checkpoint("embedding")
-        chunk = todo[start : start + step]
-        vectors[chunk] = embedder.encode([caps[i].text for i in chunk], batch_size=batch)
-        done += len(chunk)
-        if progress:
-            progress(done, len(caps))
+    try:
+        for start in range(0, len(todo), step):
+            checkpoint("embedding")
+            chunk = todo[start : start + step]
+            vectors[chunk] = embedder.encode([caps[i].text for i in chunk], batch_size=batch)
+            done += len(chunk)
+            if progress:
+                progress(done, len(caps))
+    finally:
+        embedder.release_batch_buffers()  # a server keeps only what answering queries needs
     checkpoint("embedded")
     return publish_version(lock, root, caps, vectors, catalog_hash, embedder, config, embedded=len(todo),
                            previous=previous)

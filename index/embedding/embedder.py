@@ -170,6 +170,12 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self.backend.encode(list(texts), batch_size, show_progress)
 
+    def release_batch_buffers(self) -> None:
+        """Let go of what batch embedding holds (OpenVINO's per-stream buffers) until next time."""
+        release = getattr(self.backend, "release_batch_buffers", None)
+        if release is not None:
+            release()
+
     def is_cached(self, query: str) -> bool:
         key = self.backend.cache_key(query)
         with self._lock:

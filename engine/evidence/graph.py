@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from matchgraph.engine.store.records import EdgeRow, GraphCounts, MatchUnitRow
+
+if TYPE_CHECKING:  # networkx is imported where a graph is built: a search never needs it
+    import networkx as nx
 
 SUBSTITUTE = "substitute"
 COMPLEMENT = "complement"
@@ -89,6 +91,8 @@ def centrality(edges: Sequence[EdgeRow]) -> dict[int, float]:
     """Weighted PageRank, scaled so the most central artifact has 1."""
     if not edges:
         return {}
+    import networkx as nx
+
     graph = nx.Graph()
     graph.add_weighted_edges_from((e.a, e.b, e.jaccard) for e in edges)
     ranks = nx.pagerank(graph, weight="weight")
@@ -97,6 +101,8 @@ def centrality(edges: Sequence[EdgeRow]) -> dict[int, float]:
 
 
 def to_networkx(edges: Sequence[EdgeRow], nodes: dict[int, dict[str, object]]) -> nx.Graph:
+    import networkx as nx
+
     graph = nx.Graph()
     for node_id, attrs in nodes.items():
         graph.add_node(str(attrs.get("slug", node_id)), **{k: v for k, v in attrs.items() if v is not None})
@@ -110,6 +116,8 @@ def to_networkx(edges: Sequence[EdgeRow], nodes: dict[int, dict[str, object]]) -
 
 def export_graph(graph: nx.Graph, path: Path, fmt: str) -> None:
     """Write GraphML (Gephi, networkx) or node-link JSON (networkx, d3)."""
+    import networkx as nx
+
     if fmt == "graphml":
         nx.write_graphml(graph, path)
     elif fmt == "json":

@@ -19,7 +19,7 @@ from matchgraph.engine.catalog.importers import (
     convert_text,
     run_import,
 )
-from matchgraph.engine.catalog.importers.awesome import import_awesome
+from matchgraph.engine.catalog.importers.awesome import import_awesome, section_type
 from matchgraph.engine.catalog.importers.github import import_github
 from matchgraph.engine.catalog.importers.huggingface import import_huggingface
 from matchgraph.engine.catalog.importers.openrouter import import_openrouter
@@ -178,6 +178,55 @@ def test_awesome_real_lists(name: str, kind: str, low: int, high: int) -> None:
     assert import_awesome(text, kind) == import_awesome(text, kind)
 
 
+def test_awesome_mixed_list_types_each_section_and_skips_reading() -> None:
+    arts = valid(import_awesome(fixture_text("awesome_mixed.md"), "sections"))
+    types = {slug: a.type.value for slug, a in arts.items()}
+    assert types == {"quill": "model", "chatterly": "product", "tiny-arena": "benchmark",
+                     "penwise": "webapp", "tinystories-x": "dataset", "servo": "repo",
+                     "mixbot": "repo", "sketchy": "webapp"}
+    # reading, milestones, courses, learning resources and other lists are not artifacts
+    assert arts["servo"].repository == "https://github.com/example/servo"
+    assert arts["servo"].pricing.model.value == "open-source" and arts["servo"].categories == ["serving"]
+    assert arts["quill"].categories == ["models"] and arts["quill"].homepage == "https://quill.example.org/"
+
+
+@pytest.mark.parametrize(("sections", "url", "expected"), [
+    (("Awesome X", "Text", "Models"), "https://x.example.org", "model"),
+    (("Awesome X", "Image", "Model libraries"), "https://x.example.org", "platform"),
+    (("Awesome X", "Coding", "Local LLM Deployment"), "https://github.com/a/b", "app"),
+    (("Awesome X", "Main Content", "Deployment and Serving"), "https://github.com/a/b", "repo"),
+    (("Awesome X", "Main Content", "Data Science Notebook"), "https://github.com/a/b", "app"),
+    (("Awesome X", "Text", "ChatGPT extensions"), "https://x.example.org", "extension"),
+    (("Awesome X", "Agents", "Autonomous agents"), "https://github.com/a/b", "agent"),
+    (("Awesome X", "Video", "Avatars"), "https://x.example.org", "webapp"),
+    (("Awesome X", "Recommended reading", "Milestones"), "https://x.example.org", None),
+    (("Awesome X", "More lists", "Lists on ChatGPT"), "https://github.com/a/b", None),
+    (("Other Awesome Lists",), "https://github.com/a/b", None),
+])
+def test_section_types(sections: tuple[str, ...], url: str, expected: str | None) -> None:
+    got = section_type(sections, url)
+    assert (got.value if got else None) == expected
+
+
+@needs_shared("sources")
+@pytest.mark.parametrize(("name", "low", "high", "kinds", "absent"), [
+    ("awesome-generative-ai-steven2358.md", 260, 330,
+     {"model", "product", "webapp", "app", "agent", "framework", "extension", "benchmark", "prompt"},
+     {"Generative AI: A Creative New World", "Learn Prompting", "Awesome ChatGPT",
+      "Open LLMs", "Hugging Face Diffusion Models Course"}),
+    ("awesome-production-machine-learning-ethicalml.md", 500, 600, {"repo", "app"},
+     {"Awesome AI Regulation", "Awesome Production GenAI", "Awesome RAG Production"}),
+])
+def test_awesome_mixed_real_lists(name: str, low: int, high: int, kinds: set[str], absent: set[str]) -> None:
+    text = (REAL / name).read_text(encoding="utf-8")
+    arts = valid(import_awesome(text, "sections"))
+    assert low <= len(arts) <= high
+    assert kinds <= {a.type.value for a in arts.values()}
+    assert absent.isdisjoint(a.name for a in arts.values())
+    assert all(a.categories and (a.homepage or a.repository) for a in arts.values())
+    assert import_awesome(text, "sections") == import_awesome(text, "sections")
+
+
 # -- Hugging Face, GitHub, unfragile ----------------------------------------------------
 def test_huggingface_fixture() -> None:
     arts = valid(import_huggingface(json.loads(fixture_text("huggingface_models.json"))))
@@ -233,7 +282,8 @@ def test_unfragile_fixture_maps_fields(store: CatalogStore) -> None:
 # -- run_import -------------------------------------------------------------------------
 FIXTURE_FOR = {
     "openrouter": "openrouter_models.json", "awesome-mcp": "awesome_mcp.md",
-    "awesome-agents": "awesome_agents.md", "huggingface": "huggingface_models.json",
+    "awesome-agents": "awesome_agents.md", "awesome": "awesome_mixed.md",
+    "huggingface": "huggingface_models.json",
     "github": "github_search.json",
 }
 

@@ -12,7 +12,8 @@ import typer
 from matchgraph.api.cli.common import engine, err, fail, out, reported
 
 # The importers' names, written out so that `--help` need not import them (a test checks).
-SOURCE_NAMES = ("openrouter", "awesome-mcp", "awesome-agents", "huggingface", "github", "unfragile")
+SOURCE_NAMES = ("openrouter", "awesome-mcp", "awesome-agents", "awesome", "huggingface", "github",
+                "unfragile")
 
 
 def ingest(

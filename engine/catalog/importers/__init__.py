@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from matchgraph.engine.catalog.decompose import Embed
-from matchgraph.engine.catalog.importers.awesome import import_awesome
+from matchgraph.engine.catalog.importers.awesome import SECTIONS, import_awesome
 from matchgraph.engine.catalog.importers.github import import_github
 from matchgraph.engine.catalog.importers.huggingface import import_huggingface
 from matchgraph.engine.catalog.importers.openrouter import import_openrouter
@@ -76,6 +76,8 @@ SOURCES: dict[str, Source] = {
                "an awesome list of MCP servers (README markdown)"),
         Source("awesome-agents", _markdown, _awesome("agent"),
                "an awesome list of AI agents (README markdown)"),
+        Source("awesome", _markdown, _awesome(SECTIONS),
+               "an awesome list of mixed artifacts, typed by its section headings (README markdown)"),
         Source("huggingface", _json, lambda d, e: import_huggingface(d),
                "Hugging Face Hub /api/models JSON"),
         Source("github", _json, lambda d, e: import_github(d, embed=e),

@@ -62,10 +62,10 @@ def test_catalog_meets_the_size_and_spread_of_issue_17() -> None:
 
 def test_adoption_is_sourced_dated_or_said_to_be_unknown() -> None:
     """Every figure names where to check it and when it was read; an artifact without one says
-    `adoption: unknown` outright. The share with figures may only grow (86% measured; the
+    `adoption: unknown` outright. The share with figures may only grow (87% measured; the
     issue's target is 90%)."""
     known = [a for a in ARTIFACTS if a.adoption.signals]
     assert all(a.adoption.unknown for a in ARTIFACTS if not a.adoption.signals)
     undated = [a.slug for a in known for s in a.adoption.signals if not (s.source and s.as_of)]
     assert undated == []
-    assert len(known) / len(ARTIFACTS) >= 0.86, len(known)
+    assert len(known) / len(ARTIFACTS) >= 0.87, len(known)

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from matchgraph.engine.access.keys import IssuedKey, Scope, authenticate, create_key
 from matchgraph.engine.access.salt import deployment_salt
-from matchgraph.engine.catalog.importers import ImportReport, run_import
+from matchgraph.engine.catalog.importers import ImportReport, SharedImport, run_import, run_import_all
 from matchgraph.engine.catalog.ingest import (
     IngestReport,
     export_jsonl,
@@ -23,6 +23,7 @@ from matchgraph.engine.catalog.ingest import (
     ingest_paths,
     ingest_records,
 )
+from matchgraph.engine.catalog.manifests import load_manifests
 from matchgraph.engine.catalog.models import Artifact, ArtifactType
 from matchgraph.engine.errors import IndexNotReady
 from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale, run_rank
@@ -185,6 +186,14 @@ class Matchgraph:
     ) -> ImportReport:
         """Convert one public catalog document (``engine.catalog.importers``) and ingest it."""
         return run_import(source, text, self.stores.catalog, skip_invalid, origin=origin)
+
+    def import_shared(self, directory: Path, skip_invalid: bool = True) -> tuple[IngestReport, SharedImport]:
+        """The large catalog: the hand-written catalog (``catalog_dir``) ingested, then every
+        shared document of ``directory`` imported on top of it without replacing what it describes."""
+        batch = load_manifests([self.settings.catalog_dir])
+        bundled = ingest_artifacts(self.stores.catalog, batch.artifacts, batch.problems)
+        shared = run_import_all(directory, self.stores.catalog, batch.artifacts, skip_invalid)
+        return bundled, shared
 
     def export(self, out: TextIO) -> int:
         return export_jsonl(self.stores.catalog, out)

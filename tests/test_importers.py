@@ -19,13 +19,15 @@ from matchgraph.engine.catalog.importers import (
     convert_text,
     run_import,
 )
-from matchgraph.engine.catalog.importers.awesome import import_awesome
+from matchgraph.engine.catalog.importers.awesome import import_awesome, section_type
 from matchgraph.engine.catalog.importers.github import import_github
 from matchgraph.engine.catalog.importers.huggingface import import_huggingface
 from matchgraph.engine.catalog.importers.openrouter import import_openrouter
 from matchgraph.engine.catalog.manifests import RawRecord, validate_records
 from matchgraph.engine.catalog.models import Artifact
 from matchgraph.engine.errors import FetchFailed, InvalidManifest
+from matchgraph.engine.facade import Matchgraph
+from matchgraph.engine.settings import Settings
 from matchgraph.engine.store import open_stores
 from matchgraph.engine.store.contracts import CatalogStore
 
@@ -178,6 +180,55 @@ def test_awesome_real_lists(name: str, kind: str, low: int, high: int) -> None:
     assert import_awesome(text, kind) == import_awesome(text, kind)
 
 
+def test_awesome_mixed_list_types_each_section_and_skips_reading() -> None:
+    arts = valid(import_awesome(fixture_text("awesome_mixed.md"), "sections"))
+    types = {slug: a.type.value for slug, a in arts.items()}
+    assert types == {"quill": "model", "chatterly": "product", "tiny-arena": "benchmark",
+                     "penwise": "webapp", "tinystories-x": "dataset", "servo": "repo",
+                     "mixbot": "repo", "sketchy": "webapp"}
+    # reading, milestones, courses, learning resources and other lists are not artifacts
+    assert arts["servo"].repository == "https://github.com/example/servo"
+    assert arts["servo"].pricing.model.value == "open-source" and arts["servo"].categories == ["serving"]
+    assert arts["quill"].categories == ["models"] and arts["quill"].homepage == "https://quill.example.org/"
+
+
+@pytest.mark.parametrize(("sections", "url", "expected"), [
+    (("Awesome X", "Text", "Models"), "https://x.example.org", "model"),
+    (("Awesome X", "Image", "Model libraries"), "https://x.example.org", "platform"),
+    (("Awesome X", "Coding", "Local LLM Deployment"), "https://github.com/a/b", "app"),
+    (("Awesome X", "Main Content", "Deployment and Serving"), "https://github.com/a/b", "repo"),
+    (("Awesome X", "Main Content", "Data Science Notebook"), "https://github.com/a/b", "app"),
+    (("Awesome X", "Text", "ChatGPT extensions"), "https://x.example.org", "extension"),
+    (("Awesome X", "Agents", "Autonomous agents"), "https://github.com/a/b", "agent"),
+    (("Awesome X", "Video", "Avatars"), "https://x.example.org", "webapp"),
+    (("Awesome X", "Recommended reading", "Milestones"), "https://x.example.org", None),
+    (("Awesome X", "More lists", "Lists on ChatGPT"), "https://github.com/a/b", None),
+    (("Other Awesome Lists",), "https://github.com/a/b", None),
+])
+def test_section_types(sections: tuple[str, ...], url: str, expected: str | None) -> None:
+    got = section_type(sections, url)
+    assert (got.value if got else None) == expected
+
+
+@needs_shared("sources")
+@pytest.mark.parametrize(("name", "low", "high", "kinds", "absent"), [
+    ("awesome-generative-ai-steven2358.md", 260, 330,
+     {"model", "product", "webapp", "app", "agent", "framework", "extension", "benchmark", "prompt"},
+     {"Generative AI: A Creative New World", "Learn Prompting", "Awesome ChatGPT",
+      "Open LLMs", "Hugging Face Diffusion Models Course"}),
+    ("awesome-production-machine-learning-ethicalml.md", 500, 600, {"repo", "app"},
+     {"Awesome AI Regulation", "Awesome Production GenAI", "Awesome RAG Production"}),
+])
+def test_awesome_mixed_real_lists(name: str, low: int, high: int, kinds: set[str], absent: set[str]) -> None:
+    text = (REAL / name).read_text(encoding="utf-8")
+    arts = valid(import_awesome(text, "sections"))
+    assert low <= len(arts) <= high
+    assert kinds <= {a.type.value for a in arts.values()}
+    assert absent.isdisjoint(a.name for a in arts.values())
+    assert all(a.categories and (a.homepage or a.repository) for a in arts.values())
+    assert import_awesome(text, "sections") == import_awesome(text, "sections")
+
+
 # -- Hugging Face, GitHub, unfragile ----------------------------------------------------
 def test_huggingface_fixture() -> None:
     arts = valid(import_huggingface(json.loads(fixture_text("huggingface_models.json"))))
@@ -233,7 +284,8 @@ def test_unfragile_fixture_maps_fields(store: CatalogStore) -> None:
 # -- run_import -------------------------------------------------------------------------
 FIXTURE_FOR = {
     "openrouter": "openrouter_models.json", "awesome-mcp": "awesome_mcp.md",
-    "awesome-agents": "awesome_agents.md", "huggingface": "huggingface_models.json",
+    "awesome-agents": "awesome_agents.md", "awesome": "awesome_mixed.md",
+    "huggingface": "huggingface_models.json",
     "github": "github_search.json",
 }
 
@@ -334,3 +386,88 @@ def test_cli_import_from_a_url(env: Path, monkeypatch: pytest.MonkeyPatch) -> No
     r = runner.invoke(app, ["import", "github", "--url", "https://api.example.org/search"])
     assert r.exit_code == 0, r.output
     assert "2 new" in r.output
+
+
+# -- import --all-shared: the large catalog ---------------------------------------------
+SHARED_NAMES = {  # fixture -> the name it takes in a shared folder (the name picks the source)
+    "openrouter_models.json": "openrouter_models.json", "awesome_mcp.md": "awesome-mcp-servers-x.md",
+    "awesome_agents.md": "awesome-ai-agents-x.md", "awesome_mixed.md": "awesome-made-up-ai.md",
+}
+
+
+@pytest.fixture
+def shared(env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A shared folder of the fixture documents, and a hand-written catalog that already
+    describes one of their entries (Servo, under another slug)."""
+    folder = env / "sources"
+    folder.mkdir()
+    for fixture, name in SHARED_NAMES.items():
+        (folder / name).write_text(fixture_text(fixture), encoding="utf-8")
+    (folder / "notes.txt").write_text("not a catalog", encoding="utf-8")
+    catalog = env / "catalog"
+    catalog.mkdir()
+    hand = (FIXTURES / "catalog" / "vecstore.yaml").read_text(encoding="utf-8")
+    (catalog / "servo.yaml").write_text(
+        hand.replace("slug: vecstore", "slug: servo-server").replace("name: VecStore", "name: Vecstore\n"
+                     "aliases: [servo]"), encoding="utf-8")
+    monkeypatch.setenv("MATCHGRAPH_CATALOG_DIR", str(catalog))
+    return folder
+
+
+def test_source_for_shared_file_names() -> None:
+    from matchgraph.engine.catalog.importers import source_for
+
+    assert [source_for(Path(n)) for n in (
+        "openrouter_models.json", "awesome-mcp-servers-wong2.md", "awesome-ai-agents-e2b.md",
+        "awesome-generative-ai-steven2358.md", "awesome-production-machine-learning-ethicalml.md",
+        "README.md")] == ["openrouter", "awesome-mcp", "awesome-agents", "awesome", "awesome", None]
+
+
+def test_cli_import_all_shared_on_top_of_the_catalog(shared: Path) -> None:
+    r = runner.invoke(app, ["import", "--all-shared", str(shared)])
+    assert r.exit_code == 0, r.output
+    assert "bundled catalog: 1 new" in r.output
+    assert "4 documents: 21 new, 0 updated, 0 unchanged, 0 rejected" in r.output
+    assert "left out 1 the catalog already describes" in r.output  # Servo, by its alias
+    assert "ignored: notes.txt" in r.output and "catalog now: 22 artifacts" in r.output
+    r = runner.invoke(app, ["import", "--all-shared", str(shared)])  # a second run changes nothing
+    assert r.exit_code == 0 and "0 new, 0 updated, 21 unchanged" in r.output
+    with Matchgraph(Settings()) as mg:
+        assert mg.get_artifact("servo-server").artifact.type.value == "framework"
+        assert mg.get_artifact("tinystories-x").artifact.type.value == "dataset"
+        assert mg.get_artifact("pgpeek-mcp").artifact.type.value == "mcp"
+
+
+def test_cli_import_all_shared_errors(shared: Path) -> None:
+    r = runner.invoke(app, ["import", "awesome", "--all-shared", str(shared)])
+    assert r.exit_code == 2 and "takes no SOURCE" in r.output
+    r = runner.invoke(app, ["import"])
+    assert r.exit_code == 2 and "--all-shared FOLDER" in r.output
+    r = runner.invoke(app, ["import", "--all-shared", str(shared / "missing")])
+    assert r.exit_code == 1 and "not a folder" in r.output and "Traceback" not in r.output
+    doc = json.loads(fixture_text("openrouter_models.json"))
+    doc["data"][1]["pricing"]["prompt"] = "free!"
+    (shared / "openrouter_broken.json").write_text(json.dumps(doc), encoding="utf-8")
+    r = runner.invoke(app, ["import", "--all-shared", str(shared), "--strict"])
+    assert r.exit_code == 2 and "nothing was imported" in r.output
+    with Matchgraph(Settings()) as mg:
+        assert mg.health().counts.artifacts == 1  # only the hand-written catalog
+
+
+@needs_shared("sources")
+def test_all_six_shared_sources_import_with_zero_rejects(tmp_path: Path) -> None:
+    from matchgraph.engine.catalog.importers import run_import_all
+    from matchgraph.engine.catalog.manifests import load_manifests
+    from matchgraph.engine.settings import Settings as S
+
+    stores = open_stores("sqlite", tmp_path / "m.db")
+    try:
+        described = load_manifests([S().catalog_dir]).artifacts
+        result = run_import_all(REAL, stores.catalog, described, skip_invalid=False)
+    finally:
+        stores.close()
+    assert [r.source for r in result.reports] == [
+        "awesome-agents", "awesome", "awesome-mcp", "awesome-mcp", "awesome", "openrouter"]
+    assert result.rejected_records == 0 and result.ignored == []
+    assert sum(len(r.new) for r in result.reports) > 1800
+    assert len(result.described) > 100  # the bundled catalog keeps its own descriptions

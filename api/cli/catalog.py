@@ -12,7 +12,8 @@ import typer
 from matchgraph.api.cli.common import engine, err, fail, out, reported
 
 # The importers' names, written out so that `--help` need not import them (a test checks).
-SOURCE_NAMES = ("openrouter", "awesome-mcp", "awesome-agents", "huggingface", "github", "unfragile")
+SOURCE_NAMES = ("openrouter", "awesome-mcp", "awesome-agents", "awesome", "huggingface", "github",
+                "unfragile")
 
 
 def ingest(
@@ -56,17 +57,23 @@ def _read(file: Path | None, url: str | None) -> tuple[str, str]:
 
 
 def import_command(
-    source: Annotated[str, typer.Argument(
-        metavar="SOURCE", help=f"One of: {', '.join(SOURCE_NAMES)}.")],
+    source: Annotated[str | None, typer.Argument(
+        metavar="[SOURCE]", help=f"One of: {', '.join(SOURCE_NAMES)} (not with --all-shared).")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="Read the document from this file.")] = None,
     url: Annotated[str | None, typer.Option("--url", help="Fetch the document from this URL.")] = None,
+    all_shared: Annotated[Path | None, typer.Option(
+        "--all-shared", metavar="FOLDER",
+        help="Build the large catalog: ingest the bundled catalog, then import every document of "
+             "FOLDER (e.g. ../shared/data/sources) with the source its file name says, leaving out "
+             "entries the bundled catalog already describes.")] = None,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid/--strict",
                            help="Write the valid records and report the rest (default), "
                            "or write nothing if any record is invalid.")
     ] = True,
 ) -> None:
-    """Import a real catalog (OpenRouter, awesome lists, Hugging Face, GitHub, unfragile.yml).
+    """Import a real catalog (OpenRouter, awesome lists, Hugging Face, GitHub, unfragile.yml), or
+    with --all-shared every shared document on top of the bundled catalog.
 
     Exit codes: 0 done (rejects skipped and reported), 1 the document could not be read,
     fetched or parsed (or the source is unknown), 2 ``--strict`` and some record was invalid,
@@ -74,6 +81,13 @@ def import_command(
     from matchgraph.engine.catalog.importers import get_source
     from matchgraph.engine.errors import InvalidManifest
 
+    if all_shared is not None:
+        if source is not None or file is not None or url is not None:
+            raise typer.BadParameter("--all-shared takes no SOURCE, --file or --url")
+        _import_shared(all_shared, skip_invalid)
+        return
+    if source is None:
+        raise typer.BadParameter("give a SOURCE (with --file or --url) or --all-shared FOLDER")
     with reported():
         get_source(source)
         text, origin = _read(file, url)
@@ -87,6 +101,30 @@ def import_command(
     out.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
     for problem in report.rejected:
         out.print(f"rejected: {problem}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _import_shared(folder: Path, skip_invalid: bool) -> None:
+    from matchgraph.engine.errors import InvalidManifest
+
+    with engine(record=False) as mg, reported():
+        try:
+            bundled, shared = mg.import_shared(folder, skip_invalid)
+        except InvalidManifest as exc:
+            for problem in exc.problems:
+                err.print(f"rejected: {problem}", markup=False, highlight=False, soft_wrap=True)
+            raise fail(f"{len(exc.problems)} problem(s) with --strict; nothing was imported", 2) from exc
+        counts = mg.health().counts
+    out.print(f"bundled catalog: {bundled.summary()}", markup=False, highlight=False, soft_wrap=True)
+    for report in shared.reports:
+        out.print(f"{report.origin}: {report.summary()}", markup=False, highlight=False, soft_wrap=True)
+        for problem in report.rejected:
+            out.print(f"rejected: {problem}", markup=False, highlight=False, soft_wrap=True)
+    for name in shared.ignored:
+        out.print(f"ignored: {name} (no source reads this file name)", markup=False, highlight=False)
+    out.print(shared.summary(), markup=False, highlight=False, soft_wrap=True)
+    out.print(f"catalog now: {counts.artifacts} artifacts, {counts.capabilities} capabilities; run "
+              "`matchgraph index`"
+              " to make them searchable", markup=False, highlight=False, soft_wrap=True)
 
 
 def validate(

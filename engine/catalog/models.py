@@ -127,6 +127,7 @@ ADOPTION_METRICS = {
     "lmarena_elo": "LMArena text leaderboard score",
     "monthly_active_users": "monthly active users reported by the maker or the press",
     "weekly_active_users": "weekly active users reported by the maker or the press",
+    "registered_users": "people who signed up (all time), reported by the maker or the press",
     "paper_citations": "citations of the paper that introduced it",
     "customers": "paying customers or organisations reported by the maker",
     "downloads": "downloads of an unstated kind (older manifests and importers)",

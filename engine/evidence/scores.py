@@ -77,7 +77,8 @@ def percentile(values: list[float], q: float) -> float:
 # than MIN_PEERS of its type have the figure); the two leaderboard figures have scales of their own.
 COUNT_METRICS = ("github_stars", "pypi_downloads_monthly", "npm_downloads_weekly", "hf_downloads_monthly",
                  "hf_likes", "docker_pulls", "vscode_installs", "chrome_users", "monthly_active_users",
-                 "weekly_active_users", "paper_citations", "customers", "downloads", "likes")
+                 "weekly_active_users", "registered_users", "paper_citations", "customers", "downloads",
+                 "likes")
 SCORED_METRICS = frozenset({*COUNT_METRICS, "lmarena_elo", "openrouter_rank"})
 MIN_PEERS = 3
 ELO_FLOOR = 1100.0  # an LMArena score at or under this counts as no adoption

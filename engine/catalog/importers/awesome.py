@@ -22,6 +22,14 @@ Slugs come from the names (MCP entries get a ``-mcp`` ending unless the name say
 since the same product often has an agent, an app and an MCP server), made unique within
 the document by a numeric suffix. Bullet entries get one capability, key ``main``;
 heading entries' longer texts go through the decomposer. HTML comments are ignored.
+
+**Mixed lists** (``kind="sections"``, the ``awesome`` source): lists such as
+awesome-generative-ai or awesome-production-machine-learning hold models, products, libraries
+and reading in one document, so the type comes from the headings above each entry
+(:data:`SECTION_TYPES`, tried from the nearest heading outwards), and sections that hold no
+artifacts (reading lists, courses, papers, milestones, newsletters, "more lists", other awesome
+lists: :data:`SKIPPED_SECTIONS`) are left out. An entry under no typed heading is a ``repo``
+when it links to GitHub and a ``webapp`` otherwise.
 """
 
 from __future__ import annotations
@@ -39,6 +47,40 @@ _BULLET = re.compile(r"^( *)[-*+]\s+(.*)$")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]*)\)")
 _SUBSECTIONS = {"category", "categories", "description", "links", "features", "stack"}
 
+SECTIONS = "sections"  # the kind that types each entry by its headings
+
+# A heading matching this anywhere above an entry means the entry is not an artifact.
+SKIPPED_SECTIONS = re.compile(
+    r"\b(recommended reading|reading( list)?s?|learning resources|courses?|tutorials?|papers?|books?"
+    r"|articles?|newsletters?|milestones|more lists|other awesome lists|awesome lists|lists on"
+    r"|contents|contributing|video overview|quick links)\b",
+    re.IGNORECASE,
+)
+
+# An entry so named is teaching material, not an artifact, whatever its section.
+SKIPPED_ENTRIES = re.compile(r"\b(course|courses|tutorials?|books?|newsletters?|podcasts?)$", re.IGNORECASE)
+
+# Section heading -> artifact type, the first pattern that matches wins (nearest heading first).
+SECTION_TYPES: tuple[tuple[re.Pattern[str], ArtifactType], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), ArtifactType(kind)) for pattern, kind in (
+        (r"\bmodel (librar(y|ies)|hubs?|zoos?)\b", "platform"),
+        (r"\b(image librar(y|ies)|prompts?)\b", "prompt"),
+        (r"\b(datasets?|corpora|data sets?)\b", "dataset"),
+        (r"\b(leaderboards?|benchmarks?|arenas?)\b", "benchmark"),
+        (r"^(foundation |language |open |image |video |audio )?models?$", "model"),
+        (r"\b(extensions?|plugins?|add-ons?)\b", "extension"),
+        (r"\b(autonomous agents|custom assistants|agents)\b", "agent"),
+        (r"\bcoding assistants?\b", "app"),
+        (r"\b(developer tools|frameworks?|sdks?)\b", "framework"),
+        (r"\bplaygrounds?\b", "webapp"),
+        (r"\b(local llm|local search|desktop|custom interfaces?|notebooks?)\b", "app"),
+        (r"\bchatbots?\b", "product"),
+        (r"\b(deployment|serving|training|orchestration|automl|monitoring|feature stores?|pipelines?"
+         r"|annotation|experiment|metadata|optimi[sz]ation|stream processing|explainability"
+         r"|privacy|industry[- ]strength)\b", "repo"),
+    )
+)
+
 
 @dataclass
 class _Entry:
@@ -52,6 +94,7 @@ class _Entry:
     links: list[str] = field(default_factory=list)
     official: bool = False
     part: str | None = None  # the level-1 heading above it ("Open-source projects", ...)
+    sections: tuple[str, ...] = ()  # every heading above it, outermost first
 
 
 def clean_heading(text: str) -> str:
@@ -134,6 +177,7 @@ def _parse(text: str) -> list[_Entry]:
             last_bullet = _bullet_entry(bullet.group(2), nearest)
             if last_bullet is not None:
                 last_bullet.part = headings.get(1)
+                last_bullet.sections = tuple(headings[k] for k in sorted(headings))
                 entries.append(last_bullet)
         elif line.strip():
             last_bullet = None
@@ -161,6 +205,17 @@ def _slug_base(name: str, kind: str) -> str:
     if kind == "mcp" and "mcp" not in name.lower():
         return f"{name} mcp"
     return name
+
+
+def section_type(sections: tuple[str, ...], url: str) -> ArtifactType | None:
+    """The type the headings above an entry give it, or None when they hold no artifacts."""
+    if any(SKIPPED_SECTIONS.search(title) for title in sections):
+        return None
+    for title in reversed(sections):
+        for pattern, kind in SECTION_TYPES:
+            if pattern.search(title.strip()):
+                return kind
+    return ArtifactType.repo if is_github(url) else ArtifactType.webapp
 
 
 def _manifest(entry: _Entry, kind: str, seen: set[str], embed: Embed | None) -> dict[str, Any]:
@@ -197,9 +252,14 @@ def _manifest(entry: _Entry, kind: str, seen: set[str], embed: Embed | None) -> 
 
 
 def import_awesome(text: str, kind: str = "mcp", embed: Embed | None = None) -> list[dict[str, Any]]:
-    """Manifest dicts for every entry of an awesome-list README; ``kind`` is the artifact type."""
+    """Manifest dicts for every entry of an awesome-list README; ``kind`` is the artifact type,
+    or ``"sections"`` to type each entry by its headings and leave out non-artifact sections."""
     if not isinstance(text, str):
         raise ValueError("expected markdown text")
-    kind = ArtifactType(kind).value  # ValueError for an unknown type
     seen: set[str] = set()
+    if kind == SECTIONS:
+        entries = [e for e in _parse(text) if not SKIPPED_ENTRIES.search(e.name.strip())]
+        typed = ((entry, section_type(entry.sections, entry.url)) for entry in entries)
+        return [_manifest(entry, t.value, seen, embed) for entry, t in typed if t is not None]
+    kind = ArtifactType(kind).value  # ValueError for an unknown type
     return [_manifest(entry, kind, seen, embed) for entry in _parse(text)]

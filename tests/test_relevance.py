@@ -212,3 +212,10 @@ def test_taxonomy_needs_find_their_artifacts_through_the_real_search(bundled: Ma
     results = bundled.search_many([SearchRequest(n["need"], limit=5, record=False) for n in needs])
     found = [any(h.artifact.artifact.slug in n["served_by"] for h in r.hits) for n, r in zip(needs, results)]
     assert sum(found) / len(needs) >= 0.85, sum(found)
+
+
+def test_how_a_need_ends_does_not_change_its_answers(bundled: Matchgraph) -> None:
+    """A trailing full stop moved the model's vector enough to answer with translation models."""
+    for need in read_needs(NEEDS / "needs-heldout.jsonl").needs[:40]:
+        plain = need.text.rstrip(".!? ")
+        assert top(bundled, plain + ".") == top(bundled, plain) == top(bundled, plain + "?!"), plain

@@ -20,7 +20,7 @@ import numpy as np
 from matchgraph.engine.errors import InvalidQuery
 from matchgraph.engine.search.filters import SearchFilters
 from matchgraph.engine.search.page_cache import VersionedLRU
-from matchgraph.engine.search.query import clean_query, normalize_query
+from matchgraph.engine.search.query import clean_query, model_text, normalize_query
 from matchgraph.engine.search.ranking import (
     RankedArtifact,
     Ranking,
@@ -161,7 +161,7 @@ class Searcher:
         thread (``Embedder.embed_soon``), so a server can wait for the one slow step without
         holding a thread and run the rest (``finish``) where it likes."""
         query = self._check(request)
-        return PendingSearch(request, query, self._embedder().embed_soon(query))
+        return PendingSearch(request, query, self._embedder().embed_soon(model_text(query)))
 
     def finish(self, pending: PendingSearch) -> SearchResult:
         version, snapshot = self._served()
@@ -175,7 +175,7 @@ class Searcher:
         cleaned = [self._check(r) for r in requests]
         version, snapshot = self._served()  # one whole version for the whole request
         t0 = time.perf_counter()
-        vectors = self._embedder().encode_queries(cleaned)
+        vectors = self._embedder().encode_queries([model_text(q) for q in cleaned])
         embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(requests))
         results = []
         for request, query, vector in zip(requests, cleaned, vectors):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from matchgraph.engine.errors import MatchgraphError
 from matchgraph.engine.evaluation.beir import (
     apibench_to_beir,
     evaluate_beir,
@@ -56,6 +57,30 @@ def test_eval_runs_every_mode_through_the_search_path(tmp_path: Path) -> None:
     assert 0 < report["modes"]["lexical"]["recall@100"] <= 1.0
     assert not (tmp_path / "unused").exists()  # the throwaway state is not the configured one
     assert [p for p in tmp_path.iterdir() if p.name.startswith("matchgraph-eval-")] == []
+
+
+def test_a_floor_fitted_on_a_training_split_keeps_the_relevant_documents(tmp_path: Path) -> None:
+    """With only servable queries to learn from, the fitted floor sits under the relevant
+    documents' probabilities: a floor taken from another catalog (here 0.9) would cut them."""
+    corpus, queries, qrels = write_beir(tmp_path)
+    with queries.open("a") as fh:
+        for qid, text in (("t1", "lava and ash from a mountain"), ("t2", "sugar made by green leaves"),
+                          ("t3", "the moon moves the oceans"), ("t4", "train the immune system")):
+            fh.write(json.dumps({"_id": qid, "text": text}) + "\n")
+    train = tmp_path / "train.tsv"
+    train.write_text("query-id\tcorpus-id\tscore\nt1\td1\t1\nt2\td2\t1\nt3\td3\t1\nt4\td4\t1\nq1\td2\t1\n")
+    strict = Settings(data_dir=tmp_path / "unused", relevance_floor=0.9)
+    cut = evaluate_beir(corpus, queries, qrels, ["hybrid"], strict, state_dir=tmp_path)
+    fitted = evaluate_beir(corpus, queries, qrels, ["hybrid"], Settings(data_dir=tmp_path / "unused"),
+                           state_dir=tmp_path, fit_qrels=train)
+    assert cut["modes"]["hybrid"]["recall@100"] < 1.0
+    assert fitted["modes"]["hybrid"]["recall@100"] == pytest.approx(1.0)
+    assert fitted["fit"]["samples"] > 0 and fitted["fit"]["floor"] < 0.9
+    missing = tmp_path / "nothing.tsv"
+    missing.write_text("query-id\tcorpus-id\tscore\nzz\td1\t1\n")
+    with pytest.raises(MatchgraphError, match="no judged query"):
+        evaluate_beir(corpus, queries, qrels, ["hybrid"], Settings(data_dir=tmp_path / "unused"),
+                      state_dir=tmp_path, fit_qrels=missing)
 
 
 def test_apibench_adapter_on_a_small_fixture(tmp_path: Path) -> None:

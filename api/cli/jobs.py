@@ -137,6 +137,9 @@ def evaluate(
     queries: Annotated[Path | None, typer.Option(help="BEIR queries.jsonl")] = None,
     qrels: Annotated[Path | None, typer.Option(help="BEIR qrels TSV (query-id, corpus-id, score)")] = None,
     mode: Annotated[str, typer.Option(help="dense | lexical | hybrid | all")] = "all",
+    fit_on: Annotated[Path | None, typer.Option(
+        help="With --corpus: a training qrels TSV; fit the relevance model and its floor on those "
+             "queries over the corpus first, and evaluate with it.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Evaluate search: on a needs file over the served catalog (--needs), or on a BEIR-format
@@ -155,7 +158,8 @@ def evaluate(
     with _bar("embedding corpus") as bar, reported(2):
         task = bar.add_task("embed", total=None)
         report = evaluate_beir(corpus, queries, qrels, modes, Settings(),
-                               lambda done, total: bar.update(task, completed=done, total=total))
+                               lambda done, total: bar.update(task, completed=done, total=total),
+                               fit_qrels=fit_on)
     if as_json:
         out.print(json.dumps(report, indent=2), markup=False)
         return

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from matchgraph.engine.catalog.models import Artifact, ArtifactType, Capability
+from matchgraph.engine.errors import MatchgraphError
+from matchgraph.engine.evaluation.needs import Need, fit_and_write
 from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.search.searcher import SearchRequest
 from matchgraph.engine.settings import Settings
@@ -102,12 +104,15 @@ def run_queries(
 
 def evaluate_beir(
     corpus: Path, queries: Path, qrels: Path, modes: Iterable[str], settings: Settings,
-    progress: Progress | None = None, state_dir: Path | None = None,
+    progress: Progress | None = None, state_dir: Path | None = None, fit_qrels: Path | None = None,
 ) -> dict[str, Any]:
+    """Score each mode on ``qrels``. With ``fit_qrels`` (a training split, such as SciFact's
+    ``train.tsv``), the relevance model and its floor are first fitted on those queries over
+    this corpus, as a deployment on such a catalog would, and the modes run with that model;
+    queries judged in both files are left out of the fit."""
     judged = read_qrels(qrels)
-    query_text = {
-        str(q["_id"]): q["text"] for q in read_jsonl(queries) if str(q["_id"]) in judged
-    }
+    all_queries = read_jsonl(queries)
+    query_text = {str(q["_id"]): q["text"] for q in all_queries if str(q["_id"]) in judged}
     docs = read_jsonl(corpus)
     with tempfile.TemporaryDirectory(prefix="matchgraph-eval-", dir=state_dir) as tmp:
         base = settings.changed(data_dir=Path(tmp), record_matches=False)
@@ -117,12 +122,31 @@ def evaluate_beir(
         with Matchgraph(base, record=False) as mg:
             mg.ingest_artifacts(artifacts)
             report["index"] = mg.index(progress).run.version
+            if fit_qrels is not None:
+                fitted = Path(tmp) / "relevance.json"
+                report["fit"] = fit_and_write(mg, training_needs(fit_qrels, all_queries, judged,
+                                                                 settings.search.query_max_chars), fitted)
+                base = base.changed(relevance_model=fitted)
         for mode in modes:
             mode_settings = base.changed(fusion=MODES[mode])
             with Matchgraph(mode_settings, record=False, max_limit=DEPTH) as mg:
                 run = run_queries(mg, query_text, slug_to_doc)
             report["modes"][mode] = score_run(run, judged)
     return report
+
+
+def training_needs(fit_qrels: Path, queries: list[dict[str, Any]], held: dict[str, dict[str, int]],
+                   max_chars: int) -> list[Need]:
+    """The training split's queries as needs whose accepted artifacts are their relevant documents."""
+    text = {str(q["_id"]): str(q["text"]) for q in queries}
+    needs = []
+    for qid, rels in read_qrels(fit_qrels).items():
+        accept = frozenset(doc_slug(d) for d, r in rels.items() if r > 0)
+        if qid in text and qid not in held and accept and text[qid].strip():
+            needs.append(Need(len(needs) + 1, text[qid].strip()[:max_chars], accept))
+    if not needs:
+        raise MatchgraphError(f"{fit_qrels}: no judged query in it has text in the queries file")
+    return needs
 
 
 def apibench_to_beir(api_jsonl: Path, eval_json: Path, out_dir: Path) -> dict[str, int]:

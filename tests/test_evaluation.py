@@ -98,12 +98,18 @@ def test_apibench_adapter_on_a_small_fixture(tmp_path: Path) -> None:
         + json.dumps({"code": "no instruction here", "api_call": "load('bert')"}) + "\n"
         + json.dumps({"code": "###Instruction: something\n###Output:", "api_call": "load('gone')"})
         + "\n"
+        # the train files write the instruction as a dict's value
+        + json.dumps({"code": "{'Instruction': I need text embeddings, please., "
+                              "'Output': {'domain': 'Text'}}", "api_call": "load('bert')"}) + "\n"
     )
     counts = apibench_to_beir(api, ev, tmp_path / "beir")
-    assert counts == {"documents": 2, "queries": 1, "skipped": 2}
+    assert counts == {"documents": 2, "queries": 2, "skipped": 2}
+    asked = [json.loads(line)["text"]
+             for line in (tmp_path / "beir" / "queries.jsonl").read_text().splitlines()]
+    assert asked == ["label my cat photos", "I need text embeddings, please."]
     corpus = [json.loads(line) for line in (tmp_path / "beir" / "corpus.jsonl").read_text().splitlines()]
     assert corpus[0]["text"] == "resnet. Image classification. Classify. Labels photos."
-    assert read_qrels(tmp_path / "beir" / "qrels.tsv") == {"q-0": {"api-0": 1}}
+    assert read_qrels(tmp_path / "beir" / "qrels.tsv") == {"q-0": {"api-0": 1}, "q-3": {"api-1": 1}}
 
 
 @needs_shared("apibench", "tensorflowhub_api.jsonl")

@@ -57,7 +57,10 @@ def test_auto_times_every_candidate_and_records_why(measured: tuple[BackendChoic
     choice, records = measured
     assert [t.backend for t in choice.timings] == list(CANDIDATES)
     by_name = {t.backend: t for t in choice.timings}
-    assert all(t.query_ms and t.long_per_s for t in choice.timings), choice.timings
+    timed = [t for t in choice.timings if t.backend != "onnx-int8"]
+    assert all(t.query_ms and t.long_per_s for t in timed), choice.timings
+    # its SciFact figure on record is under the gate: not worth an export at first start
+    assert "not timed" in next(t.reason for t in choice.timings if t.backend == "onnx-int8")
     assert by_name["torch"].mean_cosine == pytest.approx(1.0, abs=1e-5)
     assert by_name[choice.backend].eligible
     assert by_name[choice.backend].mean_cosine >= MIN_MEAN_COSINE

@@ -79,7 +79,8 @@ class Matchgraph:
         """``record`` overrides ``record_matches``; ``max_limit`` is the largest page a search may ask
         for (the evaluation asks for 100)."""
         self.settings = settings
-        self.stores = open_stores(settings.store_backend, settings.db_path)
+        self.stores = open_stores(settings.store_backend, settings.db_path, settings.database_url or "",
+                                  settings.database_pool_size)
         self.records = RecordReader(self.stores.catalog, self.stores.matchlog)
         self._embedder: Embedder | None = None
         self.served: ServedIndex[Snapshot] = ServedIndex(settings.index_root, self._open_version,

@@ -29,18 +29,20 @@ from matchgraph.engine.store.records import (
 
 from .conftest import FIXTURE_CATALOG
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 ARTIFACTS = load_manifests([FIXTURE_CATALOG]).artifacts
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def open_backend(name: str, tmp_path: Path) -> Stores:
+def open_backend(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Stores:
+    if name == "postgresql":
+        return open_stores(name, tmp_path / "unused.db", request.getfixturevalue("pg_url"))
     return open_stores(name, tmp_path / "matchgraph.db")
 
 
 @pytest.fixture(params=BACKENDS)
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    s = open_backend(request.param, tmp_path)
+    s = open_backend(request.param, tmp_path, request)
     yield s
     s.close()
 

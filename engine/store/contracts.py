@@ -162,6 +162,10 @@ class Database(Protocol):
         """Release what the calling thread holds (connections are per thread)."""
         ...
 
+    def shutdown(self) -> None:
+        """Release everything (the process is done with the stores)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Stores:
@@ -174,4 +178,4 @@ class Stores:
     database: Database
 
     def close(self) -> None:
-        self.database.close()
+        self.database.shutdown()

@@ -245,3 +245,7 @@ class SQLiteDatabase:
         if db is not None:
             db.conn.close()
             self._local.db = None
+
+    def shutdown(self) -> None:
+        """Close the calling thread's connection (other threads close their own when they end)."""
+        self.close()

@@ -1,0 +1,72 @@
+"""The PostgreSQL admin store: API keys (hashes only), shared by every replica, and the index
+job's runs."""
+
+from __future__ import annotations
+
+import json
+
+from matchgraph.engine.errors import NotFound
+from matchgraph.engine.store.postgres.database import PostgresDatabase, now
+from matchgraph.engine.store.records import ApiKeyRow, ReindexRun
+
+KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at, revoked_at"
+
+
+def _key(row: tuple) -> ApiKeyRow:  # type: ignore[type-arg]
+    return ApiKeyRow(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], row[5])
+
+
+class PostgresAdmin:
+    def __init__(self, database: PostgresDatabase):
+        self.database = database
+
+    def add_api_key(self, key_id: str, name: str, secret_hash: str, scopes: list[str]) -> ApiKeyRow:
+        with self.database.transaction() as conn:
+            conn.execute("INSERT INTO api_keys (key_id, name, secret_hash, scopes, created_at)"
+                         " VALUES (%s,%s,%s,%s,%s)", (key_id, name, secret_hash, json.dumps(scopes), now()))
+        return self.get_api_key(key_id)
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow:
+        row = self.database.one(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = %s", (key_id,))
+        if row is None:
+            raise NotFound(f"no API key {key_id!r}")
+        return _key(row)
+
+    def list_api_keys(self) -> list[ApiKeyRow]:
+        return [_key(r) for r in self.database.rows(
+            f'SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, key_id COLLATE "C"')]
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyRow:
+        self.get_api_key(key_id)
+        with self.database.transaction() as conn:
+            conn.execute("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, %s) WHERE key_id = %s",
+                         (now(), key_id))
+        return self.get_api_key(key_id)
+
+    def start_reindex_run(self) -> int:
+        with self.database.transaction() as conn:
+            row = conn.execute("INSERT INTO reindex_runs (started_at, outcome) VALUES (%s, 'running')"
+                               " RETURNING id", (now(),)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def finish_reindex_run(self, run: ReindexRun) -> None:
+        with self.database.transaction() as conn:
+            conn.execute(
+                "UPDATE reindex_runs SET finished_at=%s, outcome=%s, version=%s, capabilities=%s,"
+                " embedded=%s, reused=%s, deleted=%s, note=%s WHERE id=%s",
+                (now(), run.outcome, run.version, run.capabilities, run.embedded, run.reused, run.deleted,
+                 run.note, run.id),
+            )
+
+    def abandon_running_runs(self, note: str) -> int:
+        with self.database.transaction() as conn:
+            return conn.execute("UPDATE reindex_runs SET outcome='killed', note=%s WHERE outcome='running'",
+                                (note,)).rowcount
+
+    def reindex_runs(self, limit: int = 20) -> list[ReindexRun]:
+        rows = self.database.rows(
+            "SELECT id, started_at, finished_at, outcome, version, capabilities, embedded, reused, deleted,"
+            " note FROM reindex_runs ORDER BY id DESC LIMIT %s", (limit,),
+        )
+        return [ReindexRun(*row) for row in rows]

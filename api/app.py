@@ -68,6 +68,8 @@ def create_app(
         background = []
         if reindex_every:
             background.append(PeriodicJob("reindexer", app.state.matchgraph.reindex, reindex_every))
+        if settings.index.dense_backend == "pgvector":  # serve what any replica publishes, within seconds
+            background.append(PeriodicJob("follower", app.state.matchgraph.follow_shared_index, 1.0))
         if settings.server.evidence_refresh_seconds:
             background.append(PeriodicJob("evidence", app.state.matchgraph.refresh_evidence,
                                           settings.server.evidence_refresh_seconds))

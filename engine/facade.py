@@ -79,6 +79,10 @@ class Matchgraph:
         """``record`` overrides ``record_matches``; ``max_limit`` is the largest page a search may ask
         for (the evaluation asks for 100)."""
         self.settings = settings
+        if settings.index.dense_backend == "pgvector":  # one shared dense index, in the same database
+            from matchgraph.index.pgvector import use_database
+
+            use_database(settings.database_url, settings.index.hnsw_ef_search)
         self.stores = open_stores(settings.store_backend, settings.db_path, settings.database_url or "",
                                   settings.database_pool_size)
         self.records = RecordReader(self.stores.catalog, self.stores.matchlog)
@@ -212,6 +216,10 @@ class Matchgraph:
     def reindex(self, progress: Progress | None = None, force: bool = False) -> IndexReport:
         """The scheduled job: build only what changed; ``JobRunning`` while another job runs."""
         return self.job.run(force=force, progress=progress)
+
+    def follow_shared_index(self) -> str | None:
+        """With pgvector: switch to the index version another replica published, if any."""
+        return self.job.follow()
 
     def index_runs(self, limit: int = 20) -> list[ReindexRun]:
         return self.stores.admin.reindex_runs(limit)

@@ -257,6 +257,9 @@ class Settings(BaseSettings):
             object.__setattr__(self, "store_backend", "postgresql")
         elif self.store_backend == "postgresql":
             raise ValueError("store_backend postgresql needs MATCHGRAPH_DATABASE_URL=postgresql://...")
+        if self.index.dense_backend == "pgvector" and not self.database_url:
+            raise ValueError("dense_backend pgvector keeps the vectors in PostgreSQL: set "
+                             "MATCHGRAPH_DATABASE_URL=postgresql://...")
         return self
 
     def changed(self, **values: Any) -> Settings:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from matchgraph.engine.errors import MatchgraphError
 from matchgraph.engine.settings import Settings
@@ -29,6 +30,11 @@ class CopyReport:
     source: Path
     target: str
     rows: dict[str, int]
+
+
+def _scalar(conn: Any, sql: str) -> Any:
+    row = conn.execute(sql).fetchone()
+    return row[0] if row else None
 
 
 def upgrade_database(settings: Settings) -> UpgradeReport:
@@ -72,7 +78,7 @@ def copy_sqlite_to_postgres(source: Path, url: str) -> CopyReport:
     rows: dict[str, int] = {}
     try:
         with target.transaction() as conn:
-            held = [t for t in TABLES if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0]]
+            held = [t for t in TABLES if _scalar(conn, f"SELECT EXISTS (SELECT 1 FROM {t})")]
             if held:
                 raise MatchgraphError(f"{redact(url)} is not empty (it has rows in {', '.join(held)}); "
                                       "copy only into a new database")
@@ -95,7 +101,7 @@ def copy_sqlite_to_postgres(source: Path, url: str) -> CopyReport:
                 conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                              f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
             for table, n in rows.items():
-                copied = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                copied = _scalar(conn, f"SELECT COUNT(*) FROM {table}")
                 if copied != n:
                     raise MatchgraphError(f"{table}: {n} rows read but {copied} written; nothing was copied")
     finally:

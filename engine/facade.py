@@ -24,7 +24,7 @@ from matchgraph.engine.catalog.ingest import (
     ingest_records,
 )
 from matchgraph.engine.catalog.models import Artifact, ArtifactType
-from matchgraph.engine.errors import IndexNotReady
+from matchgraph.engine.errors import IndexNotReady, MatchgraphError
 from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale, run_rank
 from matchgraph.engine.evidence.reading import EvidenceReader, Neighbour
 from matchgraph.engine.jobs.index_job import IndexJob, IndexReport
@@ -320,6 +320,17 @@ class Matchgraph:
 
     def revoke_key(self, key_id: str) -> ApiKeyRow:
         return self.stores.admin.revoke_api_key(key_id)
+
+    def take_token(self, bucket: str, per_minute: int) -> float | None:
+        """A token from the rate-limit bucket every replica shares: 0.0 to go ahead, else seconds
+        to wait; None when there is no shared bucket (SQLite, or the database is unreachable), and
+        the caller limits in its own process."""
+        if self.stores.rates is None:
+            return None
+        try:
+            return self.stores.rates.take_token(bucket, per_minute)
+        except MatchgraphError:
+            return None
 
     def authenticate(self, presented: str) -> ApiKeyRow:
         return authenticate(self.stores.admin, presented)

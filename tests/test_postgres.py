@@ -52,11 +52,24 @@ def test_db_upgrade_applies_the_schema_once(pg_url: str, monkeypatch: pytest.Mon
     monkeypatch.setenv("MATCHGRAPH_DATABASE_URL", pg_url)
     first = runner.invoke(app, ["db", "upgrade"])
     assert first.exit_code == 0, first.output
-    assert f"applied migrations 1; the schema is at version {MIGRATIONS[-1][0]}" in first.output
+    assert f"applied migrations 1, 2; the schema is at version {MIGRATIONS[-1][0]}" in first.output
     again = runner.invoke(app, ["db", "upgrade"])
     assert again.exit_code == 0 and "already at version" in again.output
     with psycopg.connect(pg_url) as conn:
-        assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall() == [(1,), (2,)]
+
+
+def test_a_database_at_an_older_schema_is_brought_up_to_date_on_open(pg_url: str) -> None:
+    with psycopg.connect(pg_url) as conn:  # as the first release left it: migration 1 only
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                     " applied_at TEXT NOT NULL)")
+        conn.execute(MIGRATIONS[0][2])
+        conn.execute("INSERT INTO schema_migrations VALUES (1, 'initial', now()::text)")
+    stores = pg(pg_url)
+    try:
+        assert stores.rates is not None and stores.rates.take_token("b", 60) == 0.0  # migration 2's table
+    finally:
+        stores.close()
 
 
 def test_a_schema_newer_than_the_code_is_refused(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,3 +208,18 @@ def test_db_copy_refuses_what_it_cannot_copy(tmp_path: Path, pg_url: str) -> Non
     junk.write_bytes(b"not a database at all" * 100)
     r = runner.invoke(app, ["db", "copy", "--from", str(junk), "--to", pg_url])
     assert r.exit_code == 1 and "not a readable SQLite database" in r.output
+
+
+# -- shared rate limits -------------------------------------------------------------------
+def test_a_rate_limit_holds_across_replicas(pg_url: str) -> None:
+    a, b = pg(pg_url), pg(pg_url)
+    try:
+        assert a.rates is not None and b.rates is not None
+        waits = [(a.rates if i % 2 else b.rates).take_token("key:k1", 30) for i in range(40)]
+        assert waits[:30] == [0.0] * 30  # the bucket holds 30 however the takes are spread
+        assert all(w > 0 for w in waits[30:]) and 0 < waits[-1] <= 2.0  # a token every 2 s
+        assert a.rates.take_token("key:other", 30) == 0.0  # buckets are per client
+        assert a.rates.take_token("key:k1", 0) == 0.0  # 0: no limit
+    finally:
+        a.close()
+        b.close()

@@ -157,6 +157,12 @@ class AdminStore(Protocol):
     def reindex_runs(self, limit: int = 20) -> list[ReindexRun]: ...
 
 
+class SharedRateLimits(Protocol):
+    def take_token(self, bucket: str, per_minute: int) -> float:
+        """Take a token from a bucket every process shares; 0.0 to go ahead, else seconds to wait."""
+        ...
+
+
 class Database(Protocol):
     def close(self) -> None:
         """Release what the calling thread holds (connections are per thread)."""
@@ -176,6 +182,7 @@ class Stores:
     evidence: EvidenceStore
     admin: AdminStore
     database: Database
+    rates: SharedRateLimits | None = None  # None: each process keeps its own buckets (SQLite)
 
     def close(self) -> None:
         self.database.shutdown()

@@ -13,8 +13,9 @@ from matchgraph.engine.store.postgres.matchlog import PostgresMatchLog
 
 def open_postgres(url: str, pool_size: int = 8) -> Stores:
     database = PostgresDatabase(url, pool_size=pool_size)
+    admin = PostgresAdmin(database)
     return Stores(catalog=PostgresCatalog(database), matchlog=PostgresMatchLog(database),
-                  evidence=PostgresEvidence(database), admin=PostgresAdmin(database), database=database)
+                  evidence=PostgresEvidence(database), admin=admin, database=database, rates=admin)
 
 
 __all__ = ["DatabaseUnavailable", "PostgresDatabase", "open_postgres"]

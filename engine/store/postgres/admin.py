@@ -1,9 +1,10 @@
-"""The PostgreSQL admin store: API keys (hashes only), shared by every replica, and the index
-job's runs."""
+"""The PostgreSQL admin store: API keys (hashes only) and rate-limit buckets, shared by every
+replica, and the index job's runs."""
 
 from __future__ import annotations
 
 import json
+import random
 
 from matchgraph.engine.errors import NotFound
 from matchgraph.engine.store.postgres.database import PostgresDatabase, now
@@ -70,3 +71,29 @@ class PostgresAdmin:
             " note FROM reindex_runs ORDER BY id DESC LIMIT %s", (limit,),
         )
         return [ReindexRun(*row) for row in rows]
+
+    # -- rate limits, shared ----------------------------------------------------------------
+    def take_token(self, bucket: str, per_minute: int) -> float:
+        """Take one token from ``bucket`` (refilled at ``per_minute``, holding at most that many);
+        0.0 if the request may go ahead, else the seconds until it could. One statement, so
+        replicas taking from one bucket at once each see the other's takes; time is the
+        database's clock, so replicas' clocks do not matter."""
+        if per_minute <= 0:
+            return 0.0
+        rate = per_minute / 60.0
+        refilled = "LEAST(%(cap)s, b.tokens + (extract(epoch from clock_timestamp()) - b.at) * %(rate)s)"
+        with self.database.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO rate_buckets AS b (bucket, tokens, at) VALUES (%(bucket)s, %(cap)s - 1,"
+                " extract(epoch from clock_timestamp())) ON CONFLICT (bucket) DO UPDATE SET"
+                f" granted = {refilled} >= 1,"
+                f" tokens = CASE WHEN {refilled} >= 1 THEN {refilled} - 1 ELSE {refilled} END,"
+                " at = extract(epoch from clock_timestamp()) RETURNING b.granted, b.tokens",
+                {"bucket": bucket, "cap": float(per_minute), "rate": rate},
+            ).fetchone()
+            if random.random() < 0.001:  # forget buckets idle long enough to be full again
+                conn.execute("DELETE FROM rate_buckets"
+                             " WHERE at < extract(epoch from clock_timestamp()) - 3600")
+        assert row is not None
+        granted, tokens = bool(row[0]), float(row[1])
+        return 0.0 if granted else (1.0 - tokens) / rate

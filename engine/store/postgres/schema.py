@@ -199,9 +199,20 @@ CREATE TABLE score_history (
 CREATE INDEX score_history_artifact ON score_history(artifact_id, run_id);
 """
 
+RATE_BUCKETS = """
+CREATE TABLE rate_buckets (  -- token buckets every replica takes from (a limit holds across them)
+    bucket TEXT PRIMARY KEY,
+    tokens DOUBLE PRECISION NOT NULL,
+    at DOUBLE PRECISION NOT NULL,  -- the database's clock (epoch seconds), never a replica's
+    granted BOOLEAN NOT NULL DEFAULT TRUE  -- whether the last take found a token
+);
+CREATE INDEX rate_buckets_at ON rate_buckets(at);
+"""
+
 # (version, what it does, SQL). Append only: a released migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "the catalog, match log, evidence and admin tables", INITIAL),
+    (2, "rate-limit buckets shared by every replica", RATE_BUCKETS),
 ]
 
 # Tables in an order that satisfies their foreign keys (``db copy`` writes them in it).

@@ -24,7 +24,7 @@ from matchgraph.engine.catalog.ingest import (
     ingest_records,
 )
 from matchgraph.engine.catalog.models import Artifact, ArtifactType
-from matchgraph.engine.errors import IndexNotReady, MatchgraphError
+from matchgraph.engine.errors import IndexNotReady, MatchgraphError, StoreUnavailable
 from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale, run_rank
 from matchgraph.engine.evidence.reading import EvidenceReader, Neighbour
 from matchgraph.engine.jobs.index_job import IndexJob, IndexReport
@@ -72,6 +72,8 @@ class Health:
     model: str | None
     counts: StoreCounts
     pending_matches: int
+    dropped_matches: int = 0  # not recorded: the database was down and the writer's buffer full
+    database: str = "ok"  # or "unavailable" (counts are then the last read)
 
 
 class Matchgraph:
@@ -86,13 +88,15 @@ class Matchgraph:
         self.stores = open_stores(settings.store_backend, settings.db_path, settings.database_url or "",
                                   settings.database_pool_size)
         self.records = RecordReader(self.stores.catalog, self.stores.matchlog)
+        self._last_counts = StoreCounts(0, 0, 0, 0)
         self._embedder: Embedder | None = None
         self.served: ServedIndex[Snapshot] = ServedIndex(settings.index_root, self._open_version,
                                                          self._snapshot)
         rec = settings.recorder
         self.recorder = (
             MatchRecorder(self.stores.matchlog, self.stores.database.close, rec.writer_batch_size,
-                          rec.writer_flush_seconds, rec.writer_nice, rec.writer_max_pending)
+                          rec.writer_flush_seconds, rec.writer_nice, rec.writer_max_pending,
+                          rec.writer_outage_buffer)
             if (rec.record_matches if record is None else record) else None
         )
         self.pages: VersionedLRU[Ranked] = VersionedLRU(settings.search.page_cache_size)
@@ -169,9 +173,15 @@ class Matchgraph:
         if status != "no-index":
             version, _ = self.served.current()
             name, count, model = version.version, version.manifest.count, version.manifest.model
-        counts = StoreCounts(*self.stores.catalog.sizes(), *self.stores.matchlog.sizes())
+        database = "ok"
+        try:
+            counts = StoreCounts(*self.stores.catalog.sizes(), *self.stores.matchlog.sizes())
+            self._last_counts = counts
+        except StoreUnavailable:
+            counts, database = self._last_counts, "unavailable"
         pending = self.recorder.pending if self.recorder else 0
-        return Health(status, name, count, model, counts, pending)
+        dropped = self.recorder.dropped if self.recorder else 0
+        return Health(status, name, count, model, counts, pending, dropped, database)
 
     # -- catalog -----------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path], skip_invalid: bool = False) -> IngestReport:

@@ -101,6 +101,11 @@ class RecorderSettings(_Group):
         description="Acknowledged searches that may wait to be written; more make new searches wait for "
         "the writer (the most a SIGKILL can lose).",
     )
+    writer_outage_buffer: int = Field(
+        10_000, ge=0,
+        description="Searches held in memory to record later while the database is unreachable; beyond "
+        "them new ones are dropped unrecorded and counted (`dropped_matches` in /healthz).",
+    )
     writer_nice: int = Field(
         5, ge=0, le=19,
         description="Lower CPU priority of the match writer thread (Linux nice), so searches go first.",

@@ -12,14 +12,14 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
 from matchgraph.engine.catalog.ingest import UpsertReport
 from matchgraph.engine.catalog.models import Artifact, Capability
 from matchgraph.engine.errors import NotFound
-from matchgraph.engine.store.postgres.database import PostgresDatabase, now
+from matchgraph.engine.store.postgres.database import DatabaseUnavailable, PostgresDatabase, now
 from matchgraph.engine.store.postgres.schema import CATALOG_LOCK
 from matchgraph.engine.store.records import (
     CapabilityFacet,
@@ -29,6 +29,14 @@ from matchgraph.engine.store.records import (
 )
 
 PARSE_CACHE_SIZE = 20_000
+T = TypeVar("T")
+
+
+def _from_known(known: dict[int, T], row_ids: Sequence[int]) -> dict[int, T]:
+    """The rows last read, if every one asked for was; else the outage is the caller's to see."""
+    if not all(r in known for r in row_ids):
+        raise DatabaseUnavailable("the database is unavailable and these rows were not read before it went")
+    return {r: known[r] for r in row_ids}
 
 
 def _hash(doc: str) -> str:
@@ -40,6 +48,9 @@ class PostgresCatalog:
         self.database = database
         self._parsed: dict[tuple[int, str], Artifact | Capability] = {}
         self._parsed_lock = threading.Lock()
+        # the last rows read, by row id: what searches are answered with while the database is down
+        self._known_artifacts: dict[int, StoredArtifact] = {}
+        self._known_capabilities: dict[int, StoredCapability] = {}
 
     # -- writes ------------------------------------------------------------------------
     def upsert_artifacts(self, artifacts: Sequence[Artifact]) -> UpsertReport:
@@ -196,9 +207,15 @@ class PostgresCatalog:
         return page, self.database.count("artifacts")
 
     def artifacts_by_row(self, row_ids: Sequence[int]) -> dict[int, StoredArtifact]:
+        """By row id; while the database is down, from the rows last read (when all are known)."""
         if not row_ids:
             return {}
-        return {r.row_id: r for r in self._stored("WHERE id = ANY(%s)", (list(row_ids),))}
+        try:
+            found = {r.row_id: r for r in self._stored("WHERE id = ANY(%s)", (list(row_ids),))}
+        except DatabaseUnavailable:
+            return _from_known(self._known_artifacts, row_ids)
+        self._known_artifacts.update(found)
+        return found
 
     def _capabilities(self, where: str, params: Sequence[Any]) -> list[StoredCapability]:
         rows = self.database.rows(
@@ -221,7 +238,12 @@ class PostgresCatalog:
     def capabilities_by_row(self, row_ids: Sequence[int]) -> dict[int, StoredCapability]:
         if not row_ids:
             return {}
-        return {c.row_id: c for c in self._capabilities("c.id = ANY(%s)", (list(row_ids),))}
+        try:
+            found = {c.row_id: c for c in self._capabilities("c.id = ANY(%s)", (list(row_ids),))}
+        except DatabaseUnavailable:
+            return _from_known(self._known_capabilities, row_ids)
+        self._known_capabilities.update(found)
+        return found
 
     def capability_ids_of(self, artifact_id: int) -> dict[int, str]:
         return {int(i): c for i, c in self.database.rows(

@@ -8,6 +8,7 @@ transaction, optionally behind a transaction-scoped advisory lock that every rep
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,13 +17,14 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from matchgraph.engine.errors import MatchgraphError
+from matchgraph.engine.errors import StoreUnavailable
 from matchgraph.engine.store.postgres.schema import upgrade
 
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
+RETRY_AFTER = 2.0  # after a failed attempt, calls fail at once for this long instead of each waiting
 
 
-class DatabaseUnavailable(MatchgraphError):
+class DatabaseUnavailable(StoreUnavailable):
     """PostgreSQL cannot be reached (or refused the connection)."""
 
 
@@ -46,6 +48,8 @@ class PostgresDatabase:
         self, url: str, pool_size: int = 8, timeout: float = CONNECT_TIMEOUT, migrate: bool = True
     ):
         self.url = url
+        self._down_until = 0.0
+        self._down_reason = ""
         try:
             psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
@@ -67,11 +71,18 @@ class PostgresDatabase:
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection. While the database is known to be down, this fails at once (and
+        tries again every ``RETRY_AFTER`` seconds), so an outage costs callers no waiting."""
+        if time.monotonic() < self._down_until:
+            raise DatabaseUnavailable(f"the database {redact(self.url)} is unavailable ({self._down_reason})")
         try:
             with self.pool.connection() as conn:
                 yield conn
         except (PoolTimeout, psycopg.OperationalError) as exc:
+            self._down_until = time.monotonic() + RETRY_AFTER
+            self._down_reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseUnavailable(f"the database {redact(self.url)} is unavailable: {exc}") from exc
+        self._down_until = 0.0
 
     @contextmanager
     def transaction(self, lock: int | None = None) -> Iterator[psycopg.Connection[Any]]:

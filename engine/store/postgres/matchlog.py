@@ -18,13 +18,14 @@ from typing import Any
 import psycopg
 
 from matchgraph.engine.errors import NotFound
-from matchgraph.engine.store.postgres.database import PostgresDatabase
+from matchgraph.engine.store.postgres.database import DatabaseUnavailable, PostgresDatabase
 from matchgraph.engine.store.postgres.schema import FOLD_LOCK, MATCH_WRITE_LOCK
 from matchgraph.engine.store.records import GraphCounts, MatchUnitRow, QueryEdgeRow, SearchRecord
 
 FOLDED_TABLES = ("unit_members", "unit_appearances", "unit_pairs", "artifact_clients", "query_seen",
                  "query_counts")
 SEP = "\x1f"
+KNOWN_COUNTS = 200_000  # counts kept for an outage, at most
 UNIT_SQL = "COALESCE(s.client_hash, '') || chr(31) || s.normalized_query || chr(31) || s.day"
 
 
@@ -36,6 +37,7 @@ def _unit(client_hash: str | None, normalized_query: str, day: str) -> str:
 class PostgresMatchLog:
     def __init__(self, database: PostgresDatabase):
         self.database = database
+        self._known_counts: dict[tuple[int, int], tuple[int, int]] = {}
 
     def record_searches(self, records: Sequence[SearchRecord]) -> None:
         if not records:
@@ -92,11 +94,19 @@ class PostgresMatchLog:
         return out
 
     def match_counts(self, kind: int, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """While the database is down: the counts last read (searches go on answering)."""
         if not ids:
             return {}
-        rows = self.database.rows("SELECT id, units, raw FROM match_counts WHERE kind = %s AND id = ANY(%s)",
-                                  (kind, list(ids)))
-        return {int(i): (int(d), int(r)) for i, d, r in rows}
+        try:
+            rows = self.database.rows(
+                "SELECT id, units, raw FROM match_counts WHERE kind = %s AND id = ANY(%s)", (kind, list(ids)))
+        except DatabaseUnavailable:
+            return {i: self._known_counts[(kind, i)] for i in ids if (kind, i) in self._known_counts}
+        found = {int(i): (int(d), int(r)) for i, d, r in rows}
+        if len(self._known_counts) > KNOWN_COUNTS:
+            self._known_counts.clear()
+        self._known_counts.update(((kind, i), c) for i, c in found.items())
+        return found
 
     def match_units(self, top_k: int) -> Iterator[MatchUnitRow]:
         rows = self.database.rows(

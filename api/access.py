@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matchgraph.engine.access.keys import InvalidKey
 from matchgraph.engine.access.keys import Scope as KeyScope
+from matchgraph.engine.errors import StoreUnavailable
 from matchgraph.engine.store.records import ApiKeyRow
 
 EXEMPT = ("/healthz", "/static")
@@ -130,6 +131,9 @@ class AccessControl:
         if key is not None:
             try:
                 key_row = mg.authenticate(key)  # type: ignore[attr-defined]
+            except StoreUnavailable as exc:  # a key never read before, while the database is down
+                await _reply(send, 503, f"cannot check the API key now: {exc}", {"retry-after": "5"})
+                return
             except InvalidKey as exc:
                 # a wrong key costs its sender from the address's own bucket: guessing is rate-limited
                 address = verified_client(None, str(peer[0]), headers, limits.trust_forwarded_for)

@@ -28,6 +28,7 @@ from matchgraph.engine.errors import (
     JobRunning,
     MatchgraphError,
     NotFound,
+    StoreUnavailable,
 )
 from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.jobs.index_job import PeriodicJob
@@ -35,7 +36,7 @@ from matchgraph.engine.settings import Settings
 
 _STATUS: dict[type[Exception], int] = {
     NotFound: 404, InvalidQuery: 422, InvalidFeedback: 422, InvalidManifest: 422, JobRunning: 409,
-    IndexNotReady: 503, IndexMismatch: 503, MatchgraphError: 422,
+    IndexNotReady: 503, IndexMismatch: 503, StoreUnavailable: 503, MatchgraphError: 422,
 }
 
 

@@ -146,14 +146,24 @@ def test_a_postgresql_outage_keeps_searches_answering_and_buffers_matches(tmp_pa
         env = replica_env(url, MATCHGRAPH_WRITER_OUTAGE_BUFFER="5", MATCHGRAPH_ANON_RATE_PER_MINUTE="0",
                           MATCHGRAPH_EVIDENCE_REFRESH_SECONDS="0")
         with servers.running_server(tmp_path / "state", env) as mg:
+            stores = open_stores("postgresql", Path("unused"), url)
+            try:
+                used, unseen = (create_key(stores.admin, name, [Scope.read]) for name in ("used", "unseen"))
+            finally:
+                stores.close()
+            as_used = {"X-API-Key": used.secret}
             queries = ["transcribe audio to text", "run a model on my laptop", "vector database"]
-            answers = {q: slugs(mg, q) for q in queries}
+            answers = {q: slugs(mg, q, as_used) for q in queries}
             wait_for(lambda: health(mg)["searches"] == 3 and not health(mg)["pending_matches"], 15)
 
             stop_postgres(server)
+            # a key in use keeps working; one never read before cannot be checked: 503, said why
+            r = httpx.get(f"{mg.base}/v1/search", params={"q": "x y"}, headers={"X-API-Key": unseen.secret},
+                          timeout=30)
+            assert r.status_code == 503 and "database" in r.json()["detail"]
             for q in queries:  # the same answers, from the version and rows already loaded
                 started = time.monotonic()
-                assert slugs(mg, q) == answers[q]
+                assert slugs(mg, q, as_used) == answers[q]
                 assert time.monotonic() - started < 8
             for i in range(5):
                 slugs(mg, queries[i % 3])

@@ -87,6 +87,7 @@ class IndexJob:
         self._embedder = embedder
         self._rank = rank
         self._published = published
+        self._follow_error = ""  # said once, not every second
 
     @property
     def shared(self) -> bool:
@@ -116,6 +117,12 @@ class IndexJob:
                 name = follow_database(lock, self.root, self._embedder(), self.settings)
         except JobRunning:
             return None
+        except MatchgraphError as exc:  # the database is down, or serves another model's version
+            if str(exc) != self._follow_error:
+                logger.warning("cannot follow the shared index: %s", exc)
+            self._follow_error = str(exc)
+            return None
+        self._follow_error = ""
         if name is not None:
             self._published()
         return name

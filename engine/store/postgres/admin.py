@@ -7,7 +7,7 @@ import json
 import random
 
 from matchgraph.engine.errors import NotFound
-from matchgraph.engine.store.postgres.database import PostgresDatabase, now
+from matchgraph.engine.store.postgres.database import DatabaseUnavailable, PostgresDatabase, now
 from matchgraph.engine.store.records import ApiKeyRow, ReindexRun
 
 KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at, revoked_at"
@@ -20,6 +20,7 @@ def _key(row: tuple) -> ApiKeyRow:  # type: ignore[type-arg]
 class PostgresAdmin:
     def __init__(self, database: PostgresDatabase):
         self.database = database
+        self._known_keys: dict[str, ApiKeyRow] = {}
 
     def add_api_key(self, key_id: str, name: str, secret_hash: str, scopes: list[str]) -> ApiKeyRow:
         with self.database.transaction() as conn:
@@ -28,10 +29,18 @@ class PostgresAdmin:
         return self.get_api_key(key_id)
 
     def get_api_key(self, key_id: str) -> ApiKeyRow:
-        row = self.database.one(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = %s", (key_id,))
+        """The key's row; while the database is down, the row last read (keys in use keep working)."""
+        try:
+            row = self.database.one(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = %s", (key_id,))
+        except DatabaseUnavailable:
+            if key_id in self._known_keys:
+                return self._known_keys[key_id]
+            raise
         if row is None:
+            self._known_keys.pop(key_id, None)
             raise NotFound(f"no API key {key_id!r}")
-        return _key(row)
+        self._known_keys[key_id] = found = _key(row)
+        return found
 
     def list_api_keys(self) -> list[ApiKeyRow]:
         return [_key(r) for r in self.database.rows(

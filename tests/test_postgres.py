@@ -223,3 +223,11 @@ def test_a_rate_limit_holds_across_replicas(pg_url: str) -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_backup_and_restore_say_they_are_for_sqlite(tmp_path: Path, pg_url: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATCHGRAPH_DATABASE_URL", pg_url)
+    for args in (["backup", str(tmp_path / "b")], ["restore", str(tmp_path)]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 1 and "pg_dump" in r.output and "Traceback" not in r.output

@@ -283,15 +283,20 @@ class Matchgraph:
 
     def rank(self, as_of: date | None = None) -> RankSummary:
         self.flush_matches()
-        return run_rank(self.stores, self.records, self.content(), self.settings.ranking, as_of)
+        with self.stores.database.exclusive("rank"):  # replicas on one database take turns
+            return run_rank(self.stores, self.records, self.content(), self.settings.ranking, as_of)
 
     def refresh_evidence(self) -> RankSummary | None:
         """Fold what was recorded since the last run into the graph and the scores, when
-        anything was (a running server calls this every ``evidence_refresh_seconds``)."""
+        anything was (a running server calls this every ``evidence_refresh_seconds``). Replicas
+        sharing a database compute it once: the second to get the lock finds it fresh."""
         self.flush_matches()
         if not rank_is_stale(self.stores):
             return None
-        return self.rank()
+        with self.stores.database.exclusive("rank"):
+            if not rank_is_stale(self.stores):
+                return None
+            return run_rank(self.stores, self.records, self.content(), self.settings.ranking, None)
 
     def score(self, artifact_id: int) -> ScoreRow | None:
         return self.evidence.score(artifact_id)

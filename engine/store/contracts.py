@@ -14,6 +14,7 @@ backend, so a new one proves itself by adding one fixture parameter.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -170,6 +171,10 @@ class Database(Protocol):
 
     def shutdown(self) -> None:
         """Release everything (the process is done with the stores)."""
+        ...
+
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Held by one process at a time among all that share this database (waits for it)."""
         ...
 
 

@@ -8,6 +8,7 @@ transaction, optionally behind a transaction-scoped advisory lock that every rep
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -92,6 +93,18 @@ class PostgresDatabase:
             if lock is not None:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
             yield conn
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session advisory lock named ``name``, across every replica (released by PostgreSQL
+        if this process dies)."""
+        key = int.from_bytes(hashlib.sha256(f"matchgraph:{name}".encode()).digest()[:8], "big", signed=True)
+        with self.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.connection() as conn:

@@ -259,7 +259,11 @@ class PgVectorIndex:
         sql = f"SELECT capability_id, -(embedding <#> %s) FROM {self.table} {where} ORDER BY {order} LIMIT %s"
         with self.store.connection() as conn:
             for row, vector in enumerate(np.asarray(vectors, np.float32)):
-                found = conn.execute(sql, [vector, *params, vector, k]).fetchall()
+                try:
+                    found = conn.execute(sql, [vector, *params, vector, k]).fetchall()
+                except psycopg.errors.UndefinedTable as exc:  # pruned while this replica was away
+                    gone = f"index version {self.version} is no longer in the database"
+                    raise DenseUnavailable(gone) from exc
                 for col, (row_id, score) in enumerate(found):
                     ids[row, col], scores[row, col] = row_id, score
         return scores, ids

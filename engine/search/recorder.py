@@ -154,8 +154,8 @@ class MatchRecorder:
         self._release()
 
     def _write(self, batch: list[SearchRecord]) -> None:
-        with self._cond:
-            todo, self._held = self._held + batch, []
+        with self._cond:  # what is held stays counted as held while it is tried again: searches
+            todo = self._held + batch  # must not wait on the writer's attempt during an outage
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start : start + self.batch_size]
             try:
@@ -168,6 +168,7 @@ class MatchRecorder:
                 logger.exception("could not record %d searches", len(chunk))
                 ok, bad = 0, len(chunk)
             with self._cond:
+                self._held = self._held[len(chunk) :]  # the held ones go first
                 self._written += ok
                 self._failed += bad
                 self._cond.notify_all()
@@ -177,7 +178,7 @@ class MatchRecorder:
         with self._cond:
             kept = records[: self.outage_buffer]
             lost = len(records) - len(kept)
-            first = not self._held and not lost
+            first = not self._held
             self._held = kept
             self._dropped += lost
             self._cond.notify_all()

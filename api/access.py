@@ -10,7 +10,8 @@ One pure-ASGI middleware runs before every route:
    address; it is put in ``request.state.client`` and is the identity of every match unit and
    feedback. Each client gets a token bucket: keyed clients by key (``key_rate_per_minute``),
    anonymous ones by address (``anon_rate_per_minute``). An empty bucket is a 429 with
-   ``Retry-After``. 0 turns a limit off. /healthz and /static are not limited.
+   ``Retry-After``. 0 turns a limit off. /healthz and /static are not limited. On PostgreSQL
+   the buckets are rows every replica takes from, so N replicas do not give N times the limit.
 
 Routes that need a scope declare it with ``Depends(require_scope(Scope.write))``: no key is
 401, a key without the scope is 403.
@@ -33,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matchgraph.engine.access.keys import InvalidKey
 from matchgraph.engine.access.keys import Scope as KeyScope
+from matchgraph.engine.errors import StoreUnavailable
 from matchgraph.engine.store.records import ApiKeyRow
 
 EXEMPT = ("/healthz", "/static")
@@ -93,6 +95,11 @@ class AccessControl:
         self.in_flight = 0  # requests being answered (one event loop per process: no lock needed)
         self.buckets = TokenBuckets()
 
+    def _take(self, mg: object, bucket: str, per_minute: int) -> float:
+        """From the bucket every replica shares (PostgreSQL), else from this process's own."""
+        shared = mg.take_token(bucket, per_minute)  # type: ignore[attr-defined]
+        return self.buckets.take(bucket, per_minute) if shared is None else float(shared)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -124,10 +131,13 @@ class AccessControl:
         if key is not None:
             try:
                 key_row = mg.authenticate(key)  # type: ignore[attr-defined]
+            except StoreUnavailable as exc:  # a key never read before, while the database is down
+                await _reply(send, 503, f"cannot check the API key now: {exc}", {"retry-after": "5"})
+                return
             except InvalidKey as exc:
                 # a wrong key costs its sender from the address's own bucket: guessing is rate-limited
                 address = verified_client(None, str(peer[0]), headers, limits.trust_forwarded_for)
-                wait = self.buckets.take(address, limits.anon_rate_per_minute)
+                wait = self._take(mg, address, limits.anon_rate_per_minute)
                 if wait > 0:
                     await _reply(send, 429, "too many requests with a wrong API key",
                                  {"retry-after": str(max(1, math.ceil(wait)))})
@@ -149,7 +159,7 @@ class AccessControl:
                                  (SCOPES_HEADER_BYTES, ",".join(key_row.scopes).encode())]  # type: ignore[union-attr]
         if not path.startswith(EXEMPT):
             per_minute = limits.key_rate_per_minute if key_row is not None else limits.anon_rate_per_minute
-            wait = self.buckets.take(rate_bucket(client), per_minute)
+            wait = self._take(mg, rate_bucket(client), per_minute)
             if wait > 0:
                 await _reply(send, 429, f"rate limit of {per_minute} requests a minute reached",
                              {"retry-after": str(max(1, math.ceil(wait)))})

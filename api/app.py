@@ -28,6 +28,7 @@ from matchgraph.engine.errors import (
     JobRunning,
     MatchgraphError,
     NotFound,
+    StoreUnavailable,
 )
 from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.jobs.index_job import PeriodicJob
@@ -35,7 +36,7 @@ from matchgraph.engine.settings import Settings
 
 _STATUS: dict[type[Exception], int] = {
     NotFound: 404, InvalidQuery: 422, InvalidFeedback: 422, InvalidManifest: 422, JobRunning: 409,
-    IndexNotReady: 503, IndexMismatch: 503, MatchgraphError: 422,
+    IndexNotReady: 503, IndexMismatch: 503, StoreUnavailable: 503, MatchgraphError: 422,
 }
 
 
@@ -68,6 +69,8 @@ def create_app(
         background = []
         if reindex_every:
             background.append(PeriodicJob("reindexer", app.state.matchgraph.reindex, reindex_every))
+        if settings.index.dense_backend == "pgvector":  # serve what any replica publishes, within seconds
+            background.append(PeriodicJob("follower", app.state.matchgraph.follow_shared_index, 1.0))
         if settings.server.evidence_refresh_seconds:
             background.append(PeriodicJob("evidence", app.state.matchgraph.refresh_evidence,
                                           settings.server.evidence_refresh_seconds))

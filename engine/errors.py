@@ -14,12 +14,16 @@ from matchgraph.index.errors import IndexMismatch, IndexNotReady, JobRunning, Ma
 
 __all__ = [
     "FetchFailed", "IndexMismatch", "IndexNotReady", "InvalidFeedback", "InvalidManifest", "InvalidQuery",
-    "JobRunning", "ManifestProblem", "MatchgraphError", "NotFound", "UnknownBackend",
+    "JobRunning", "ManifestProblem", "MatchgraphError", "NotFound", "StoreUnavailable", "UnknownBackend",
 ]
 
 
 class NotFound(MatchgraphError):
     pass
+
+
+class StoreUnavailable(MatchgraphError):
+    """The database cannot be reached (a PostgreSQL outage); what was read before still serves."""
 
 
 class InvalidQuery(MatchgraphError):

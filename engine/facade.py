@@ -25,7 +25,7 @@ from matchgraph.engine.catalog.ingest import (
 )
 from matchgraph.engine.catalog.manifests import load_manifests
 from matchgraph.engine.catalog.models import Artifact, ArtifactType
-from matchgraph.engine.errors import IndexNotReady
+from matchgraph.engine.errors import IndexNotReady, MatchgraphError, StoreUnavailable
 from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale, run_rank
 from matchgraph.engine.evidence.reading import EvidenceReader, Neighbour
 from matchgraph.engine.jobs.index_job import IndexJob, IndexReport
@@ -73,6 +73,8 @@ class Health:
     model: str | None
     counts: StoreCounts
     pending_matches: int
+    dropped_matches: int = 0  # not recorded: the database was down and the writer's buffer full
+    database: str = "ok"  # or "unavailable" (counts are then the last read)
 
 
 class Matchgraph:
@@ -80,15 +82,22 @@ class Matchgraph:
         """``record`` overrides ``record_matches``; ``max_limit`` is the largest page a search may ask
         for (the evaluation asks for 100)."""
         self.settings = settings
-        self.stores = open_stores(settings.store_backend, settings.db_path)
+        if settings.index.dense_backend == "pgvector":  # one shared dense index, in the same database
+            from matchgraph.index.pgvector import use_database
+
+            use_database(settings.database_url, settings.index.hnsw_ef_search)
+        self.stores = open_stores(settings.store_backend, settings.db_path, settings.database_url or "",
+                                  settings.database_pool_size)
         self.records = RecordReader(self.stores.catalog, self.stores.matchlog)
+        self._last_counts = StoreCounts(0, 0, 0, 0)
         self._embedder: Embedder | None = None
         self.served: ServedIndex[Snapshot] = ServedIndex(settings.index_root, self._open_version,
                                                          self._snapshot)
         rec = settings.recorder
         self.recorder = (
             MatchRecorder(self.stores.matchlog, self.stores.database.close, rec.writer_batch_size,
-                          rec.writer_flush_seconds, rec.writer_nice, rec.writer_max_pending)
+                          rec.writer_flush_seconds, rec.writer_nice, rec.writer_max_pending,
+                          rec.writer_outage_buffer)
             if (rec.record_matches if record is None else record) else None
         )
         self.pages: VersionedLRU[Ranked] = VersionedLRU(settings.search.page_cache_size)
@@ -163,9 +172,15 @@ class Matchgraph:
         if status != "no-index":
             version, _ = self.served.current()
             name, count, model = version.version, version.manifest.count, version.manifest.model
-        counts = StoreCounts(*self.stores.catalog.sizes(), *self.stores.matchlog.sizes())
+        database = "ok"
+        try:
+            counts = StoreCounts(*self.stores.catalog.sizes(), *self.stores.matchlog.sizes())
+            self._last_counts = counts
+        except StoreUnavailable:
+            counts, database = self._last_counts, "unavailable"
         pending = self.recorder.pending if self.recorder else 0
-        return Health(status, name, count, model, counts, pending)
+        dropped = self.recorder.dropped if self.recorder else 0
+        return Health(status, name, count, model, counts, pending, dropped, database)
 
     # -- catalog -----------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path], skip_invalid: bool = False) -> IngestReport:
@@ -219,6 +234,10 @@ class Matchgraph:
         """The scheduled job: build only what changed; ``JobRunning`` while another job runs."""
         return self.job.run(force=force, progress=progress)
 
+    def follow_shared_index(self) -> str | None:
+        """With pgvector: switch to the index version another replica published, if any."""
+        return self.job.follow()
+
     def index_runs(self, limit: int = 20) -> list[ReindexRun]:
         return self.stores.admin.reindex_runs(limit)
 
@@ -271,15 +290,20 @@ class Matchgraph:
 
     def rank(self, as_of: date | None = None) -> RankSummary:
         self.flush_matches()
-        return run_rank(self.stores, self.records, self.content(), self.settings.ranking, as_of)
+        with self.stores.database.exclusive("rank"):  # replicas on one database take turns
+            return run_rank(self.stores, self.records, self.content(), self.settings.ranking, as_of)
 
     def refresh_evidence(self) -> RankSummary | None:
         """Fold what was recorded since the last run into the graph and the scores, when
-        anything was (a running server calls this every ``evidence_refresh_seconds``)."""
+        anything was (a running server calls this every ``evidence_refresh_seconds``). Replicas
+        sharing a database compute it once: the second to get the lock finds it fresh."""
         self.flush_matches()
         if not rank_is_stale(self.stores):
             return None
-        return self.rank()
+        with self.stores.database.exclusive("rank"):
+            if not rank_is_stale(self.stores):
+                return None
+            return run_rank(self.stores, self.records, self.content(), self.settings.ranking, None)
 
     def score(self, artifact_id: int) -> ScoreRow | None:
         return self.evidence.score(artifact_id)
@@ -318,6 +342,17 @@ class Matchgraph:
 
     def revoke_key(self, key_id: str) -> ApiKeyRow:
         return self.stores.admin.revoke_api_key(key_id)
+
+    def take_token(self, bucket: str, per_minute: int) -> float | None:
+        """A token from the rate-limit bucket every replica shares: 0.0 to go ahead, else seconds
+        to wait; None when there is no shared bucket (SQLite, or the database is unreachable), and
+        the caller limits in its own process."""
+        if self.stores.rates is None:
+            return None
+        try:
+            return self.stores.rates.take_token(bucket, per_minute)
+        except MatchgraphError:
+            return None
 
     def authenticate(self, presented: str) -> ApiKeyRow:
         return authenticate(self.stores.admin, presented)

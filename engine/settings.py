@@ -122,6 +122,11 @@ class RecorderSettings(_Group):
         description="Acknowledged searches that may wait to be written; more make new searches wait for "
         "the writer (the most a SIGKILL can lose).",
     )
+    writer_outage_buffer: int = Field(
+        10_000, ge=0,
+        description="Searches held in memory to record later while the database is unreachable; beyond "
+        "them new ones are dropped unrecorded and counted (`dropped_matches` in /healthz).",
+    )
     writer_nice: int = Field(
         5, ge=0, le=19,
         description="Lower CPU priority of the match writer thread (Linux nice), so searches go first.",
@@ -236,7 +241,18 @@ class Settings(BaseSettings):
         description="Manifests ingested by `serve` on first start when the catalog is empty "
         "(default: the catalog bundled with matchgraph).",
     )
-    store_backend: Literal["sqlite"] = Field("sqlite", description="Catalog and match-log store.")
+    store_backend: Literal["sqlite", "postgresql"] = Field(
+        "sqlite", description="Catalog and match-log store: `sqlite` (one file in the data directory) or "
+        "`postgresql` (chosen by itself when `database_url` is set).",
+    )
+    database_url: str | None = Field(
+        None, pattern=r"^postgres(ql)?://",
+        description="A PostgreSQL URL (postgresql://user:password@host:port/db) to keep the catalog, match "
+        "log, evidence and API keys in, shared by every replica; unset: the SQLite file.",
+    )
+    database_pool_size: int = Field(
+        8, ge=1, le=100, description="Connections each process keeps open to PostgreSQL, at most."
+    )
     index: IndexSettings = Field(default_factory=IndexSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     recorder: RecorderSettings = Field(default_factory=RecorderSettings)
@@ -259,6 +275,18 @@ class Settings(BaseSettings):
                     given = given.model_dump(exclude_unset=True)
                 out[group] = {**given, **mine}
         return out
+
+    @model_validator(mode="after")
+    def _backend_from_url(self) -> Settings:
+        """A database URL chooses PostgreSQL; PostgreSQL without one is a mistake said at once."""
+        if self.database_url:
+            object.__setattr__(self, "store_backend", "postgresql")
+        elif self.store_backend == "postgresql":
+            raise ValueError("store_backend postgresql needs MATCHGRAPH_DATABASE_URL=postgresql://...")
+        if self.index.dense_backend == "pgvector" and not self.database_url:
+            raise ValueError("dense_backend pgvector keeps the vectors in PostgreSQL: set "
+                             "MATCHGRAPH_DATABASE_URL=postgresql://...")
+        return self
 
     def changed(self, **values: Any) -> Settings:
         """A copy with some settings changed, given by their flat names (validated again)."""

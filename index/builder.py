@@ -10,20 +10,28 @@ so no two writers ever race on the versions directory.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from matchgraph.index.config import IndexConfig
-from matchgraph.index.dense import FaissIndex, build_dense, choose_kind, dense_params, updated_dense
+from matchgraph.index.dense import (
+    DenseIndex,
+    FaissIndex,
+    build_dense,
+    choose_kind,
+    dense_params,
+    updated_dense,
+)
 from matchgraph.index.embedding.embedder import Embedder
-from matchgraph.index.errors import IndexNotReady, MatchgraphError
+from matchgraph.index.errors import IndexMismatch, IndexNotReady, MatchgraphError
 from matchgraph.index.faults import checkpoint
 from matchgraph.index.lexical import LexicalIndex
 from matchgraph.index.lock import JobLock
@@ -34,6 +42,7 @@ from matchgraph.index.versions import (
     load_current,
     load_version,
     switch_current,
+    versions_dir,
     write_version,
 )
 
@@ -118,15 +127,21 @@ def build_index(
 
 def _dense_for(
     ids: np.ndarray, hashes: list[str], vectors: np.ndarray, config: IndexConfig,
-    previous: IndexVersion | None,
-) -> tuple[FaissIndex, bool]:
+    previous: IndexVersion | None, version: str, texts: list[str],
+) -> tuple[DenseIndex, bool]:
     """The previous version's dense index brought up to date where that is cheaper and as good,
-    else a fresh build; and whether it was updated."""
+    else a fresh build; and whether it was updated. With pgvector: the version's table and its
+    HNSW index in PostgreSQL (not yet the one served)."""
     kind = choose_kind(config.dense_backend, len(ids), config.flat_max, config.hnsw_max)
+    if kind == "pgvector":
+        from matchgraph.index.pgvector import shared_store
+
+        return shared_store().build(version, ids, hashes, texts, vectors, config.hnsw_m,
+                                    config.hnsw_ef_construction), False
     wanted = dense_params(kind, len(ids), hnsw_m=config.hnsw_m,
                           ef_construction=config.hnsw_ef_construction, ivf_nlist=config.ivf_nlist)
-    if (previous is not None and previous.dense.kind == kind != "flat"
-            and previous.dense.params() == wanted):
+    if (previous is not None and isinstance(previous.dense, FaissIndex)
+            and previous.dense.kind == kind != "flat" and previous.dense.params() == wanted):
         before = set(zip(previous.ids.tolist(), previous.text_hashes))
         now = list(zip(ids.tolist(), hashes))
         kept = set(now) & before
@@ -163,11 +178,13 @@ def publish_version(
     _require(lock, root)
     ids = np.array([c.row_id for c in caps], dtype=np.int64)
     hashes = [text_hash(c.text) for c in caps]
-    dense, updated = _dense_for(ids, hashes, vectors, config, previous)
-    lexical = LexicalIndex.build([c.text for c in caps], k1=config.bm25_k1, b=config.bm25_b)
+    texts = [c.text for c in caps]
     now = datetime.now(UTC)
+    name = now.strftime("%Y%m%dT%H%M%S.%f") + "-" + uuid.uuid4().hex[:6]  # sorts by time
+    dense, updated = _dense_for(ids, hashes, vectors, config, previous, name, texts)
+    lexical = LexicalIndex.build(texts, k1=config.bm25_k1, b=config.bm25_b)
     manifest = VersionManifest(
-        version=now.strftime("%Y%m%dT%H%M%S.%f") + "-" + uuid.uuid4().hex[:6],  # sorts by time
+        version=name,
         model=embedder.name,
         model_fingerprint=embedder.fingerprint,
         dimension=embedder.dimension,
@@ -180,14 +197,22 @@ def publish_version(
         dense_updated=updated,
         dense_retired=dense.retired,
     )
-    path = write_version(root, manifest, ids, hashes, vectors, dense, lexical)
+    shared = dense.kind == "pgvector"
     try:
-        verify_version(path, embedder, config)
-    except IndexNotReady:
-        # a version that failed verification must never be served, not even as a fallback
-        shutil.rmtree(path, ignore_errors=True)
+        path = write_version(root, manifest, ids, hashes, vectors, dense, lexical)
+        try:
+            verify_version(path, embedder, config)
+        except IndexNotReady:
+            # a version that failed verification must never be served, not even as a fallback
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+    except BaseException:
+        if shared:
+            _shared().discard(manifest.version)
         raise
     switch_current(root, manifest.version)
+    if shared:  # every replica serves it from now on: one transaction in PostgreSQL
+        _shared().publish(manifest.version, manifest.to_json())
     logger.info("index version %s is current (%d capabilities)", manifest.version, len(caps))
     return manifest
 
@@ -213,3 +238,34 @@ def verify_version(path: Path, embedder: Embedder, config: IndexConfig, sample: 
             f"index version {version.version} failed verification: capabilities {missing[:5]} "
             "do not retrieve themselves in their top 5"
         )
+
+
+def _shared() -> Any:
+    from matchgraph.index.pgvector import shared_store
+
+    return shared_store()
+
+
+def follow_database(lock: JobLock, root: Path, embedder: Embedder, config: IndexConfig) -> str | None:
+    """With pgvector: make the version PostgreSQL names current here too, when it is another than
+    this replica's. Its ids, texts and vectors are copied down and its BM25 index is built from
+    those texts, so dense and lexical search agree on what the version holds. Returns the version
+    switched to, or None when this replica already serves it (or the database names none)."""
+    _require(lock, root)
+    store = _shared()
+    name = store.current()
+    if name is None or name == current_version(root):
+        return None
+    if not (versions_dir(root) / name).exists():
+        manifest_json, ids, hashes, texts, vectors = store.fetch(name)
+        manifest = VersionManifest(**json.loads(manifest_json))
+        if manifest.model_fingerprint != embedder.fingerprint or manifest.dimension != embedder.dimension:
+            raise IndexMismatch(f"the database serves index version {name}, built with model "
+                                f"{manifest.model} ({manifest.model_fingerprint}); this replica runs "
+                                f"{embedder.fingerprint}. Configure the same model on every replica.")
+        dense = store.index(name, len(ids))
+        lexical = LexicalIndex.build(texts, k1=config.bm25_k1, b=config.bm25_b)
+        write_version(root, manifest, ids, hashes, vectors, dense, lexical)
+    switch_current(root, name)
+    logger.info("index version %s is current here too (published by another replica)", name)
+    return name

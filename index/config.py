@@ -40,9 +40,10 @@ class IndexConfig(BaseModel):
     )
     query_cache_size: int = Field(4096, ge=0, description="Query embeddings kept in memory.")
     embed_batch_size: int = Field(64, ge=1, description="Texts per embedding batch when indexing.")
-    dense_backend: Literal["auto", "flat", "hnsw", "ivf"] = Field(
+    dense_backend: Literal["auto", "flat", "hnsw", "ivf", "pgvector"] = Field(
         "auto", description="FAISS index kind; 'auto' is flat up to `flat_max` vectors, HNSW up to "
-        "`hnsw_max`, IVF beyond."
+        "`hnsw_max`, IVF beyond. 'pgvector': the vectors live in PostgreSQL (the database URL's) with an "
+        "HNSW index (`hnsw_m`, `hnsw_ef_construction`, `hnsw_ef_search`), shared by every replica."
     )
     flat_max: int = Field(50_000, ge=1, description="Largest catalog 'auto' keeps exact (flat).")
     hnsw_max: int = Field(500_000, ge=1, description="Largest catalog 'auto' indexes with HNSW; IVF beyond.")

@@ -5,7 +5,8 @@
                                    /vectors.npy     normalised float32 embeddings (position order)
                                    /text_hashes.txt sha256 of each embedded text (for reuse)
                                    /dense.faiss     FAISS index keyed by row id (may
-                                                    hold retired entries, see index.dense)
+                                                    hold retired entries, see index.dense),
+                                   /pgvector.json   or, with pgvector, the table in PostgreSQL
                                    /lexical/        BM25 matrices and vocabulary
     <index_root>/CURRENT                           the version being served
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matchgraph.index.dense import FaissIndex, load_dense
+from matchgraph.index.dense import DenseIndex, load_dense
 from matchgraph.index.errors import IndexMismatch, IndexNotReady
 from matchgraph.index.faults import checkpoint
 from matchgraph.index.lexical import LexicalIndex
@@ -61,7 +62,7 @@ class IndexVersion:
     ids: np.ndarray
     text_hashes: list[str]
     vectors: np.ndarray
-    dense: FaissIndex
+    dense: DenseIndex
     lexical: LexicalIndex
 
     def __post_init__(self) -> None:
@@ -114,7 +115,7 @@ def write_version(
     ids: np.ndarray,
     text_hashes: list[str],
     vectors: np.ndarray,
-    dense: FaissIndex,
+    dense: DenseIndex,
     lexical: LexicalIndex,
 ) -> Path:
     """Write a complete version directory and return its final path (not yet current)."""
@@ -205,6 +206,8 @@ def load_version(
         text = (path / "text_hashes.txt").read_text(encoding="utf-8")
         hashes = text.split("\n") if text else []
         dense = load_dense(path, manifest.dense_kind, ef_search, nprobe)
+        if hasattr(dense, "local"):  # pgvector: searches fall back to these when the database is down
+            dense.local = (ids, vectors)
         lexical = LexicalIndex.load(path)
     except (OSError, ValueError, RuntimeError) as exc:
         raise IndexNotReady(f"index version {manifest.version} at {path} is damaged: {exc}") from exc

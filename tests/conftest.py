@@ -13,6 +13,8 @@ import pytest
 from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.settings import Settings
 
+from .pg import pg_url, postgres_server  # noqa: F401 - fixtures for the postgres tests
+
 # The fixture catalog is five artifacts, there to test the machinery (grouping, filters, paging,
 # recording) on every result the retrievers find: its searches run with the relevance floor off.
 # Judgement (the floor, kinds, names, confidence) is tested on the bundled catalog, with the

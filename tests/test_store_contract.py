@@ -6,6 +6,8 @@ A new backend proves itself by adding one parameter to ``BACKENDS`` (and a way t
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,18 +31,20 @@ from matchgraph.engine.store.records import (
 
 from .conftest import FIXTURE_CATALOG
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 ARTIFACTS = load_manifests([FIXTURE_CATALOG]).artifacts
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def open_backend(name: str, tmp_path: Path) -> Stores:
+def open_backend(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Stores:
+    if name == "postgresql":
+        return open_stores(name, tmp_path / "unused.db", request.getfixturevalue("pg_url"))
     return open_stores(name, tmp_path / "matchgraph.db")
 
 
 @pytest.fixture(params=BACKENDS)
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
-    s = open_backend(request.param, tmp_path)
+    s = open_backend(request.param, tmp_path, request)
     yield s
     s.close()
 
@@ -221,3 +225,31 @@ def test_index_runs(stores: Stores) -> None:
     runs = {r.id: r for r in admin.reindex_runs()}
     assert runs[done].outcome == "ok" and runs[done].version == "v1" and runs[done].finished_at
     assert runs[dead].outcome == "killed" and runs[dead].note == "its job died"
+
+
+def test_exclusive_is_held_by_one_opener_of_the_database_at_a_time(
+    stores: Stores, tmp_path: Path, request: pytest.FixtureRequest,
+) -> None:
+    other = open_backend(request.node.callspec.params["stores"], tmp_path, request)
+    events: list[str] = []
+    inside = threading.Event()
+
+    def second() -> None:
+        inside.wait(10)
+        with other.database.exclusive("job"):
+            events.append("second in")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    try:
+        with stores.database.exclusive("job"):
+            inside.set()
+            time.sleep(0.5)  # the other opener is waiting meanwhile
+            events.append("first out")
+        thread.join(10)
+        assert events == ["first out", "second in"]
+        with stores.database.exclusive("another"), other.database.exclusive("job"):
+            pass  # locks by other names do not wait for each other
+    finally:
+        thread.join(10)
+        other.close()

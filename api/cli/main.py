@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from matchgraph.api.cli import agents, catalog, jobs, searching
+from matchgraph.api.cli.db import db_app
 from matchgraph.api.cli.keys import keys_app
 
 app = typer.Typer(help="matchgraph: search-and-match recommendations for AI artifacts.",
@@ -35,6 +36,7 @@ app.command("eval")(jobs.evaluate)
 app.command("apibench-to-beir")(jobs.apibench_to_beir)
 app.add_typer(searching.graph_app, name="graph")
 app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -19,4 +19,5 @@ def healthz(mg: MatchgraphDep, response: Response) -> HealthReport:
         status=h.status, index_version=h.index_version, indexed_capabilities=h.index_count,
         model=h.model, artifacts=h.counts.artifacts, capabilities=h.counts.capabilities,
         searches=h.counts.searches, matches=h.counts.matches, pending_matches=h.pending_matches,
+        dropped_matches=h.dropped_matches, database=h.database,
     )

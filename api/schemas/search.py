@@ -193,6 +193,10 @@ class HealthReport(BaseModel):
     searches: int
     matches: int
     pending_matches: int
+    dropped_matches: int = Field(0, description="Searches not recorded: the database was unreachable "
+                                 "and the writer's outage buffer full.")
+    database: str = Field("ok", description="'ok', or 'unavailable' (PostgreSQL cannot be reached; "
+                          "searches answer from what was loaded, counts are the last read).")
 
 
 class ErrorBody(BaseModel):

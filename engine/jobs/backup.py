@@ -56,7 +56,14 @@ def _count(db: Path, table: str) -> int:
         conn.close()
 
 
+def _sqlite_only(settings: Settings, what: str) -> None:
+    if settings.store_backend == "postgresql":
+        raise MatchgraphError(f"`matchgraph {what}` works on the SQLite file; on PostgreSQL use its own "
+                              "tools (pg_dump / pg_restore, or point-in-time recovery)")
+
+
 def backup(settings: Settings, dest: Path) -> BackupInfo:
+    _sqlite_only(settings, "backup")
     if dest.exists() and any(dest.iterdir()):
         raise MatchgraphError(f"{dest} is not empty; back up into a new folder")
     if not settings.db_path.exists():
@@ -77,6 +84,7 @@ def backup(settings: Settings, dest: Path) -> BackupInfo:
 
 
 def restore(settings: Settings, src: Path) -> BackupInfo:
+    _sqlite_only(settings, "restore")
     try:
         meta = json.loads((src / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from matchgraph.engine.errors import MatchgraphError
+from matchgraph.engine.errors import JobRunning, MatchgraphError
 from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale
 from matchgraph.engine.settings import IndexSettings
 from matchgraph.engine.store.contracts import Stores
 from matchgraph.engine.store.records import ReindexRun
-from matchgraph.index.builder import Progress, build_index
+from matchgraph.index.builder import Progress, build_index, follow_database
 from matchgraph.index.embedding.embedder import Embedder
 from matchgraph.index.faults import checkpoint
 from matchgraph.index.lock import JobLock
@@ -44,7 +46,17 @@ from matchgraph.index.versions import (
     versions_dir,
 )
 
+if TYPE_CHECKING:
+    from matchgraph.index.pgvector import PgVectorStore
+
 logger = logging.getLogger(__name__)
+
+
+def shared_store() -> PgVectorStore:
+    """The process's pgvector store (psycopg is imported only when pgvector is configured)."""
+    from matchgraph.index.pgvector import shared_store as store
+
+    return store()
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,45 @@ class IndexJob:
         self._embedder = embedder
         self._rank = rank
         self._published = published
+        self._follow_error = ""  # said once, not every second
+
+    @property
+    def shared(self) -> bool:
+        """The versions live in PostgreSQL (pgvector), shared by every replica."""
+        return self.settings.dense_backend == "pgvector"
+
+    @contextmanager
+    def _cluster_lock(self, wait: bool) -> Iterator[None]:
+        """With pgvector, the job also holds an advisory lock in PostgreSQL: one index job at a
+        time across every replica (PostgreSQL releases it if the holder dies)."""
+        if not self.shared:
+            yield
+            return
+        with shared_store().cluster_lock(wait) as held:
+            if not held:
+                raise JobRunning("another replica is running the index job; wait for it to finish")
+            yield
+
+    def follow(self) -> str | None:
+        """With pgvector: serve the version PostgreSQL names, if it is another than this replica's
+        (a replica's follower calls this every second). None when nothing changed or a job of
+        this replica is running (it follows first thing itself)."""
+        if not self.shared:
+            return None
+        try:
+            with JobLock(self.root) as lock:
+                name = follow_database(lock, self.root, self._embedder(), self.settings)
+        except JobRunning:
+            return None
+        except MatchgraphError as exc:  # the database is down, or serves another model's version
+            if str(exc) != self._follow_error:
+                logger.warning("cannot follow the shared index: %s", exc)
+            self._follow_error = str(exc)
+            return None
+        self._follow_error = ""
+        if name is not None:
+            self._published()
+        return name
 
     def _current(self) -> tuple[set[int], str | None, str | None]:
         """Capability ids, catalog hash and model fingerprint of the current version, if any."""
@@ -96,8 +147,10 @@ class IndexJob:
         running job instead of failing with ``JobRunning`` (``on_wait`` hears when it starts to)."""
         admin, catalog = self.stores.admin, self.stores.catalog
         checkpoint("job-started")
-        with JobLock(self.root, wait=wait, on_wait=on_wait) as lock:
+        with JobLock(self.root, wait=wait, on_wait=on_wait) as lock, self._cluster_lock(wait):
             checkpoint("lock-taken")
+            if self.shared and follow_database(lock, self.root, self._embedder(), self.settings):
+                self._published()  # start from what the other replicas serve
             if lock.stale is not None:
                 admin.abandon_running_runs(f"its job died (stale lock {lock.stale})")
             run = ReindexRun(id=admin.start_reindex_run())
@@ -125,6 +178,9 @@ class IndexJob:
                 checkpoint("after-rank")
                 checkpoint("before-prune")
                 removed = prune_versions(self.root, self.settings.keep_versions)
+                if self.shared:
+                    removed += [f"{name} (in PostgreSQL)" for name in
+                                shared_store().prune(self.settings.keep_versions)]
                 if lock.stale is not None:
                     run = replace(run, note=f"cleared a stale lock left by {lock.stale}")
                 admin.finish_reindex_run(run)

@@ -14,6 +14,7 @@ backend, so a new one proves itself by adding one fixture parameter.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -157,9 +158,23 @@ class AdminStore(Protocol):
     def reindex_runs(self, limit: int = 20) -> list[ReindexRun]: ...
 
 
+class SharedRateLimits(Protocol):
+    def take_token(self, bucket: str, per_minute: int) -> float:
+        """Take a token from a bucket every process shares; 0.0 to go ahead, else seconds to wait."""
+        ...
+
+
 class Database(Protocol):
     def close(self) -> None:
         """Release what the calling thread holds (connections are per thread)."""
+        ...
+
+    def shutdown(self) -> None:
+        """Release everything (the process is done with the stores)."""
+        ...
+
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Held by one process at a time among all that share this database (waits for it)."""
         ...
 
 
@@ -172,6 +187,7 @@ class Stores:
     evidence: EvidenceStore
     admin: AdminStore
     database: Database
+    rates: SharedRateLimits | None = None  # None: each process keeps its own buckets (SQLite)
 
     def close(self) -> None:
-        self.database.close()
+        self.database.shutdown()

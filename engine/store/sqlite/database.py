@@ -8,6 +8,7 @@ WAL lets readers run while the match writer commits.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -245,3 +246,18 @@ class SQLiteDatabase:
         if db is not None:
             db.conn.close()
             self._local.db = None
+
+    def shutdown(self) -> None:
+        """Close the calling thread's connection (other threads close their own when they end)."""
+        self.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """An ``flock`` on a file beside the database: every process (and thread) on this machine
+        that opens it waits its turn; the system releases it if the holder dies."""
+        with open(self.path.parent / f".{self.path.name}.{name}.lock", "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)

@@ -26,6 +26,9 @@ from matchgraph.index.builder import Progress
 MODES = {"dense": "dense", "lexical": "lexical", "hybrid": "rrf"}
 DEPTH = 100
 _SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
+# the need in an APIBench line: eval files write "###Instruction: … ###Output", train files a dict
+# repr, "{'Instruction': …, 'Output': …"
+_INSTRUCTION = re.compile(r"(?:###Instruction:|'Instruction':)(.*?)(?:###Output|, 'Output':)", re.S)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -129,7 +132,8 @@ def apibench_to_beir(api_jsonl: Path, eval_json: Path, out_dir: Path) -> dict[st
     """Write an APIBench catalog and its eval instructions as a BEIR set.
 
     Each catalog line becomes a document whose text is ``api_name. domain. functionality.
-    description``; a query is the text between ``###Instruction:`` and ``###Output`` and
+    description``; a query is the text between ``###Instruction:`` and ``###Output`` (in train
+    files: the ``'Instruction'`` entry) and
     every catalog line with the query's ``api_call`` is relevant to it.
     """
     apis = read_jsonl(api_jsonl)
@@ -150,7 +154,7 @@ def apibench_to_beir(api_jsonl: Path, eval_json: Path, out_dir: Path) -> dict[st
         rf.write("query-id\tcorpus-id\tscore\n")
         for n, item in enumerate(read_jsonl(eval_json)):
             code = str(item.get("code", ""))
-            match = re.search(r"###Instruction:(.*?)###Output", code, re.S)
+            match = _INSTRUCTION.search(code)
             relevant = by_call.get(str(item.get("api_call", "")).strip())
             if not match or not relevant or not match.group(1).strip():
                 skipped += 1

@@ -24,7 +24,7 @@ from matchgraph.engine.catalog.ingest import (
     ingest_records,
 )
 from matchgraph.engine.catalog.models import Artifact, ArtifactType
-from matchgraph.engine.errors import IndexNotReady
+from matchgraph.engine.errors import IndexMismatch, IndexNotReady
 from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale, run_rank
 from matchgraph.engine.evidence.reading import EvidenceReader, Neighbour
 from matchgraph.engine.jobs.index_job import IndexJob, IndexReport
@@ -123,8 +123,11 @@ class Matchgraph:
         """The index job; ``embedder`` builds with another model than the served one (a learning
         candidate), leaving the served version alone until the swap."""
         s = self.settings
-        return IndexJob(self.stores, s.index, s.index_root, embedder or (lambda: self.embedder), self.rank,
-                        self.served.refresh if embedder is None else (lambda: None))
+        if embedder is None:
+            return IndexJob(self.stores, s.index, s.index_root, lambda: self.embedder, self.rank,
+                            self.served.refresh)
+        # the scores read the served version's vectors, which stay the old model's until the swap
+        return IndexJob(self.stores, s.index, s.index_root, embedder, lambda: None, lambda: None)
 
     @property
     def embedder(self) -> Embedder:
@@ -148,9 +151,19 @@ class Matchgraph:
 
     def _open_version(self, path: Path) -> IndexVersion:
         s = self.settings.index
-        return load_version(path, model_fingerprint=self.embedder.fingerprint,
-                            dimension=self.embedder.dimension, ef_search=s.hnsw_ef_search,
-                            nprobe=s.ivf_nprobe)
+        try:
+            return load_version(path, model_fingerprint=self.embedder.fingerprint,
+                                dimension=self.embedder.dimension, ef_search=s.hnsw_ef_search,
+                                nprobe=s.ivf_nprobe)
+        except IndexMismatch as exc:
+            swapped = self.settings.learning.learned_models and \
+                active_models(self.settings.data_dir) != self.learned
+            if swapped:
+                # another process swapped learned models in (or rolled them back) and published an
+                # index built with them: keep serving the version this process's model fits
+                raise IndexNotReady(f"{exc} Learned models changed in another process; this one serves "
+                                    "its current models until it restarts.") from exc
+            raise
 
     def _snapshot(self, version: IndexVersion) -> Snapshot:
         def artifacts() -> dict[int, Artifact]:

@@ -22,6 +22,8 @@ def learn(
         "--embedder/--no-embedder",
         help="Fine-tune the model too, or learn the ranker only (default: MATCHGRAPH_LEARN_EMBEDDER)."
     )] = None,
+    ranker: Annotated[bool, typer.Option(
+        "--ranker/--no-ranker", help="Refit the ranker as a candidate (on by default).")] = True,
     force: Annotated[bool, typer.Option(
         help="Swap in the best candidate even when the gate refuses it (recorded as forced).")] = False,
     status: Annotated[bool, typer.Option("--status", help="Show what is served and every decision.")] = False,
@@ -56,7 +58,8 @@ def learn(
 
                 training = from_beir(train_corpus, train_queries, train_qrels)
             mg.ensure_ready()
-            decision = learning.learn(mg, training, guard=guard, embedder=embedder, force=force, say=say)
+            decision = learning.learn(mg, training, guard=guard, embedder=embedder, ranker=ranker,
+                                      force=force, say=say)
     if as_json:
         out.print(json.dumps(decision, indent=2), markup=False)
         return

@@ -93,11 +93,15 @@ def _ranked_slugs(run: dict[str, Ranked]) -> dict[str, list[str]]:
 
 def learn(
     mg: Matchgraph, training: TrainingSet | None = None, *, guard: Path | None = None,
-    embedder: bool | None = None, force: bool = False, say: Say | None = None,
+    embedder: bool | None = None, ranker: bool = True, force: bool = False, say: Say | None = None,
 ) -> dict[str, Any]:
     """Run the whole loop once on ``mg``'s deployment; returns the recorded decision.
     ``training``: BEIR pairs (default: the deployment's evidence); ``guard``: a BEIR folder (default
-    ``learn_guard_dir``); ``force`` swaps in the best candidate whatever the gate says (recorded)."""
+    ``learn_guard_dir``); ``embedder`` and ``ranker`` say which candidates to make (the embedder's
+    default: ``learn_embedder``); ``force`` swaps in the best candidate whatever the gate says
+    (recorded as forced)."""
+    if not ranker and embedder is False:
+        raise ValueError("nothing to learn: neither the ranker nor the embedder")
     s = mg.settings.learning
     tell = say or (lambda _m: None)
     started = time.perf_counter()
@@ -107,13 +111,13 @@ def learn(
         raise JobRunning("another learning run is under way in this data directory") from None
     try:
         return _learn(mg, training, guard or s.learn_guard_dir, s.learn_embedder if embedder is None
-                      else embedder, force, tell, started)
+                      else embedder, ranker, force, tell, started)
     finally:
         lock.__exit__(None, None, None)
 
 
-def _learn(mg: Matchgraph, training: TrainingSet | None, guard_dir: Path | None, tune: bool, force: bool,
-           tell: Say, started: float) -> dict[str, Any]:
+def _learn(mg: Matchgraph, training: TrainingSet | None, guard_dir: Path | None, tune: bool, refit: bool,
+           force: bool, tell: Say, started: float) -> dict[str, Any]:
     s = mg.settings.learning
     data_dir = mg.settings.data_dir
     cid = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -155,6 +159,8 @@ def _learn(mg: Matchgraph, training: TrainingSet | None, guard_dir: Path | None,
         rankers: dict[str, Path] = {"live": live_ranker}
         candidates: dict[str, tuple[Path, Path]] = {}  # name -> (model dir, ranker)
         try:
+            if not refit:
+                raise ValueError("not asked for")
             fitted = fit_ranker(*training_rows(train_run, train_qrels), live)
             rankers["ranker"] = root / "rankers" / f"{cid}.json"
             rankers["ranker"].parent.mkdir(parents=True, exist_ok=True)
@@ -184,11 +190,13 @@ def _learn(mg: Matchgraph, training: TrainingSet | None, guard_dir: Path | None,
             held_run["embedder"] = tuned_bench.rank(held.queries(), live_ranker)
             candidates["embedder"] = (model_dir, live_ranker)
             try:
-                refit = fit_ranker(*training_rows(tuned_bench.rank(train.queries(), live_ranker),
-                                                  train_qrels), live)
+                if not refit:
+                    raise ValueError("not asked for")
+                tuned_ranker = fit_ranker(*training_rows(tuned_bench.rank(train.queries(), live_ranker),
+                                                         train_qrels), live)
                 path = root / "rankers" / f"{cid}-tuned.json"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(refit.to_json(), indent=2), encoding="utf-8")
+                path.write_text(json.dumps(tuned_ranker.to_json(), indent=2), encoding="utf-8")
                 made.append(path)
                 held_run["embedder+ranker"] = tuned_bench.rank(held.queries(), path)
                 candidates["embedder+ranker"] = (model_dir, path)
@@ -267,7 +275,8 @@ def _serve(mg: Matchgraph, active: Active, tell: Say) -> None:
                                   s.max_tokens)
         mg.candidate_index_job(lambda: candidate).run(force=True, wait=True)
     mg.serve_models(active)
-    mg.job.run(wait=True)
+    mg.job.run(wait=True)  # builds again only if a re-index with the old model slipped in
+    mg.rank()  # the scores' content similarities come from the served vectors
 
 
 def rollback(mg: Matchgraph, say: Say | None = None) -> dict[str, Any]:

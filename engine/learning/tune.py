@@ -72,8 +72,11 @@ def fine_tune(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
 
+    # sentence-transformers 5+ calls it ``preprocess``; 3 and 4 ``tokenize``
+    prepare = getattr(model, "preprocess", None) or model.tokenize
+
     def embed(batch: list[str]) -> Any:
-        features = model.tokenize(batch)
+        features = prepare(batch)
         return model(features)["sentence_embedding"]
 
     done = 0
@@ -102,7 +105,7 @@ def fine_tune(
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             done += 1
             if progress is not None:
                 progress(done, steps)

@@ -6,13 +6,13 @@
 
 Each run makes a throwaway deployment whose catalog is the task's corpus, feeds the training
 judgements to ``matchgraph learn`` as selections (BEIR pairs), and measures the test needs before
-and after through the real search path, with the served settings (the relevance floor on), as
-`matchgraph eval` does. ``torchhub`` also measures APIBench tensorflow with the models before and
-after (transfer: the catalog and needs there were never trained on). The guard set is SciFact
-(``--no-guard`` skips it). The swap is forced (``--force``, on by default here) so that the
-figures after learning are those of the learned models whatever the gate says; the gate's
-verdict is printed beside them. Data is read from ../shared/data; figures are printed, not
-asserted; say which CPU they came from (``lscpu``).
+and after through the real search path with the relevance floor off (the floor is calibrated on
+AI-catalog needs and cuts real answers on these corpora; see the README). ``torchhub`` also
+measures APIBench tensorflow with the models before and after (transfer: its catalog and needs
+were never trained on). The guard set is SciFact (``--no-guard`` skips it). The best candidate is
+swapped in whatever the gate says (``--gate`` swaps only what passes), so that the figures after
+learning are those of a learned model; the gate's verdict is printed beside them. Data is read
+from ../shared/data; figures are printed, not asserted; say which CPU they came from (``lscpu``).
 """
 
 from __future__ import annotations

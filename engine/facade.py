@@ -141,8 +141,13 @@ class Matchgraph:
         """Serve other learned models from the next search on (a learning run swapped or rolled
         back). A changed embedding model needs an index built with it: ``engine.learning`` builds
         that before calling this, then the served version is re-read."""
-        self.learned = active if self.settings.learning.learned_models else Active()
-        self._embedder = None
+        learned = active if self.settings.learning.learned_models else Active()
+        s = self.settings.index
+        model = Path(learned.model_dir) if learned.model_dir else s.model_path()
+        # loaded first, so that the switch below is a few assignments
+        embedder = load_embedder(model, s.query_cache_size, s.embed_backend, s.resolved_cache_dir(),
+                                 s.max_tokens)
+        self.learned, self._embedder = learned, embedder
         # a fresh served index: the old one keeps a version it refused for the old model
         self.served = ServedIndex(self.settings.index_root, self._open_version, self._snapshot)
         self.pages = VersionedLRU(self.settings.search.page_cache_size)

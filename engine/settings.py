@@ -237,6 +237,14 @@ class LearningSettings(_Group):
     learn_max_tokens: int = Field(
         128, ge=16, le=512, description="Longest text the model reads while fine-tuning, in word pieces.",
     )
+    learn_negatives: int = Field(
+        1, ge=0, le=3, description="Hard negatives (capabilities shown above the chosen one) used per pair "
+        "when fine-tuning; each costs one more text through the model.",
+    )
+    learn_frozen_layers: int = Field(
+        3, ge=0, le=12, description="Lower transformer layers (with the word embeddings) kept as they are "
+        "when fine-tuning: cheaper steps, and less of what the model knew is lost.",
+    )
     learn_embedder: bool = Field(
         True, description="Fine-tune the embedding model as a candidate (slow: minutes); false: learn "
         "only the ranker.",

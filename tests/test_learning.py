@@ -122,17 +122,18 @@ def _catalog_needs(mg: Matchgraph, per_capability: int = 1) -> list[tuple[str, s
     return needs
 
 
+@pytest.mark.slow
 def test_the_gate_refuses_what_random_selections_teach(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog"
     catalog.mkdir()
-    for path in sorted(bundled_catalog().rglob("*.yaml"))[:40]:
+    for path in sorted(bundled_catalog().rglob("*.yaml"))[:30]:
         shutil.copy(path, catalog / path.name)
     settings = _learning_settings(tmp_path, learn_min_pairs=20, learn_holdout=0.3)
     with Matchgraph(settings) as mg:
         mg.ingest([catalog])
         mg.index()
-        needs = _catalog_needs(mg)[:90]
-        assert len(needs) >= 60
+        needs = _catalog_needs(mg)[:70]
+        assert len(needs) >= 50
         before = _answers(mg, [n for n, _ in needs[:8]])
         rng = random.Random(11)
         for i, (need, _right) in enumerate(needs):
@@ -153,6 +154,7 @@ def test_the_gate_refuses_what_random_selections_teach(tmp_path: Path) -> None:
     assert len(read_state(settings.data_dir).decisions) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["embedder", "ranker"])
 def test_a_swap_serves_new_models_and_rollback_restores_answers_exactly(tmp_path: Path, kind: str) -> None:
     settings = _learning_settings(tmp_path, learn_min_pairs=4, learn_holdout=0.3)

@@ -180,7 +180,8 @@ def _learn(mg: Matchgraph, training: TrainingSet | None, guard_dir: Path | None,
             tell(f"fine-tuning the model on {len(pairs)} pairs")
             info = fine_tune(live_model, pairs, training.texts, model_dir, epochs=s.learn_epochs,
                              batch_size=s.learn_batch_size, rate=s.learn_rate, max_tokens=s.learn_max_tokens,
-                             progress=lambda d, n: tell(f"fine-tuning step {d}/{n}") if d == n else None)
+                             negatives=s.learn_negatives, frozen_layers=s.learn_frozen_layers,
+                             progress=lambda d, n: tell(f"fine-tuning step {d}/{n}") if d % 10 == 0 else None)
             made.append(model_dir)
             decision["fine_tune"] = {k: v for k, v in info.items() if k != "base"}
             seconds["fine_tune"] = time.perf_counter() - t

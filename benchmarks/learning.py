@@ -27,9 +27,10 @@ from typing import Any
 
 from matchgraph.engine.evaluation.beir import apibench_to_beir, doc_artifact, doc_slug, read_jsonl, read_qrels
 from matchgraph.engine.facade import Matchgraph
-from matchgraph.engine.learning.judge import Bench, judge
+from matchgraph.engine.learning.judge import DEPTH, Bench, Ranked, judge
 from matchgraph.engine.learning.pairs import from_beir
 from matchgraph.engine.learning.run import learn
+from matchgraph.engine.search.searcher import SearchRequest
 from matchgraph.engine.settings import Settings
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -53,6 +54,19 @@ def measure(settings: Settings, work: Path, model: Path, ranker: Path, task: Tas
     return judge(bench.rank(queries, ranker), qrels).figures()
 
 
+def measure_served(mg: Matchgraph, task: Task) -> dict[str, float]:
+    """The deployment's own answers (its catalog is the task's corpus): no index to build."""
+    _, queries, qrels = task
+    run: dict[str, Ranked] = {}
+    items = list(queries.items())
+    for start in range(0, len(items), 32):
+        chunk = items[start : start + 32]
+        results = mg.search_many([SearchRequest(t[:500], limit=DEPTH, record=False) for _, t in chunk])
+        for (qid, _), result in zip(chunk, results):
+            run[qid] = Ranked([h.artifact.artifact.slug for h in result.hits])
+    return judge(run, qrels).figures()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("task", choices=("torchhub", "scifact"))
@@ -60,6 +74,8 @@ def main() -> int:
     parser.add_argument("--no-embedder", action="store_true", help="learn the ranker only")
     parser.add_argument("--gate", action="store_true", help="swap only what passes the gate")
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--also-scifact", action="store_true",
+                        help="torchhub: measure SciFact test before and after too (forgetting)")
     args = parser.parse_args()
     if not SHARED.exists():
         print(f"{SHARED} is absent: this benchmark needs the shared data", file=sys.stderr)
@@ -76,16 +92,24 @@ def main() -> int:
             train = from_beir(folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels.tsv")
             tests = {"torchhub eval": beir_task(root / "eval"),
                      "tensorflow eval (transfer)": beir_task(root / "tf")}
+            if args.also_scifact:
+                tests["scifact test (forgetting)"] = beir_task(scifact, "qrels/test.tsv")
         else:
             train = from_beir(scifact / "corpus.jsonl", scifact / "queries.jsonl",
                               scifact / "qrels" / "train.tsv")
             tests = {"scifact test": beir_task(scifact, "qrels/test.tsv")}
-        settings = Settings(data_dir=root / "state", learn_epochs=args.epochs)
-        with Matchgraph(settings, record=False) as mg:
+        settings = Settings(data_dir=root / "state", learn_epochs=args.epochs, relevance_floor=0.0)
+        own = {a.slug for a in train.artifacts}
+
+        def served_here(task: Task) -> bool:
+            return {a.slug for a in task[0]} == own
+
+        with Matchgraph(settings, record=False, max_limit=DEPTH) as mg:
             mg.ingest_artifacts(train.artifacts)
             mg.index()
             before_model, before_ranker = mg.model_path(), mg.relevance_model_path()
-            before = {name: measure(settings, root / f"before-{i}", before_model, before_ranker, task)
+            before = {name: measure_served(mg, task) if served_here(task) else
+                      measure(settings, root / f"before-{i}", before_model, before_ranker, task)
                       for i, (name, task) in enumerate(tests.items())}
             t = time.perf_counter()
             decision = learn(mg, train, guard=None if args.no_guard else scifact,
@@ -93,8 +117,9 @@ def main() -> int:
                              say=lambda m: print(f"  [{time.perf_counter() - t:6.0f}s] {m}", flush=True))
             elapsed = time.perf_counter() - t
             after_model, after_ranker = mg.model_path(), mg.relevance_model_path()
-        after = {name: measure(settings, root / f"after-{i}", after_model, after_ranker, task)
-                 for i, (name, task) in enumerate(tests.items())}
+            after = {name: measure_served(mg, task) if served_here(task) else
+                     measure(settings, root / f"after-{i}", after_model, after_ranker, task)
+                     for i, (name, task) in enumerate(tests.items())}
     print(json.dumps({k: v for k, v in decision.items() if k not in {"active"}}, indent=2))
     print(f"\nlearning: {decision.get('pairs')} pairs, {elapsed:.0f} s end to end "
           f"({elapsed / max(1, decision.get('pairs', 1)) * 1000:.0f} s per 1,000 pairs), "

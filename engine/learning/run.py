@@ -75,9 +75,13 @@ def _learn_lock(data_dir: Path) -> JobLock:
 
 def _record(data_dir: Path, decision: dict[str, Any], active: Active | None = None,
             seconds: dict[str, float] | None = None, started: float | None = None) -> LearningState:
+    cpu_started = decision.pop("_cpu_started", 0.0)
     if seconds is not None and started is not None:
         decision["seconds"] = {k: round(v, 1) for k, v in
                                {**seconds, "total": time.perf_counter() - started}.items()}
+        # CPU time of this process (all its threads) during the run: on a shared machine the wall
+        # clock says as much about the neighbours as about the run
+        decision["seconds"]["cpu"] = round(time.process_time() - cpu_started, 1)
     state = read_state(data_dir)
     if active is not None:
         state.previous.append(state.active)
@@ -104,25 +108,25 @@ def learn(
         raise ValueError("nothing to learn: neither the ranker nor the embedder")
     s = mg.settings.learning
     tell = say or (lambda _m: None)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         lock = _learn_lock(mg.settings.data_dir).__enter__()
     except JobRunning:
         raise JobRunning("another learning run is under way in this data directory") from None
     try:
         return _learn(mg, training, guard or s.learn_guard_dir, s.learn_embedder if embedder is None
-                      else embedder, ranker, force, tell, started)
+                      else embedder, ranker, force, tell, started, cpu_started)
     finally:
         lock.__exit__(None, None, None)
 
 
 def _learn(mg: Matchgraph, training: TrainingSet | None, guard_dir: Path | None, tune: bool, refit: bool,
-           force: bool, tell: Say, started: float) -> dict[str, Any]:
+           force: bool, tell: Say, started: float, cpu_started: float) -> dict[str, Any]:
     s = mg.settings.learning
     data_dir = mg.settings.data_dir
     cid = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     decision: dict[str, Any] = {"candidate": cid, "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                                "swapped": False, "forced": False}
+                                "swapped": False, "forced": False, "_cpu_started": cpu_started}
     if training is None:
         mg.flush_matches()
         training = from_evidence(mg.stores)

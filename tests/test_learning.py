@@ -25,6 +25,7 @@ from matchgraph.engine.search.relevance import RelevanceModel
 from matchgraph.engine.search.searcher import SearchRequest
 from matchgraph.engine.settings import Settings, bundled_catalog, bundled_data
 from matchgraph.index.embedding.embedder import model_fingerprint
+from matchgraph.index.errors import JobRunning
 
 from .conftest import FIXTURE_CATALOG
 
@@ -226,3 +227,17 @@ def test_cli_learn_status_and_bad_input(env: Path) -> None:
     (env / "state" / "learning" / "state.json").write_text("{not json")
     r = runner.invoke(app, ["learn", "--status"])
     assert r.exit_code == 2 and "damaged" in r.output, r.output
+
+
+def test_the_background_learner_skips_a_run_while_another_holds_the_lock(engine: Matchgraph) -> None:
+    from matchgraph.api.app import learn_quietly
+    from matchgraph.engine.learned import learning_dir
+    from matchgraph.index.lock import JobLock
+
+    with JobLock(learning_dir(engine.settings.data_dir)):
+        assert learn_quietly(engine) is None
+        with pytest.raises(JobRunning, match="learning run"):
+            learn(engine, embedder=False)
+    assert read_state(engine.settings.data_dir).decisions == []
+    assert learn_quietly(engine) is not None  # free again: it runs (and records why it trained nothing)
+    assert len(read_state(engine.settings.data_dir).decisions) == 1

@@ -260,6 +260,10 @@ def _learn(mg: Matchgraph, training: TrainingSet | None, guard_dir: Path | None,
         decision["active"] = asdict(active)
         _record(data_dir, decision, active, seconds, started)
         return decision
+    except Exception as exc:  # a run that broke is recorded too, then reported
+        decision.update(swapped=False, why=f"failed: {type(exc).__name__}: {exc}")
+        _record(data_dir, decision, seconds=seconds, started=started)
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for path in made:

@@ -67,7 +67,10 @@ def learn(
 
 
 def _print_decision(d: dict[str, Any]) -> None:
-    head = "rollback" if d.get("rollback") else f"candidate {d.get('candidate')}"
+    if d.get("rollback"):
+        out.print(f"rollback ({d.get('at')}): {d.get('why', '')}", markup=False)
+        return
+    head = f"candidate {d.get('candidate')}"
     verdict = "swapped in" if d.get("swapped") else "not swapped"
     out.print(f"{head} ({d.get('at')}): {verdict}" + (f" [{d['chosen']}]" if d.get("chosen") else "")
               + f" — {d.get('why', '')}", markup=False)

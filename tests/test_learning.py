@@ -241,3 +241,33 @@ def test_the_background_learner_skips_a_run_while_another_holds_the_lock(engine:
     assert read_state(engine.settings.data_dir).decisions == []
     assert learn_quietly(engine) is not None  # free again: it runs (and records why it trained nothing)
     assert len(read_state(engine.settings.data_dir).decisions) == 1
+
+
+def test_cli_learns_from_a_beir_set_then_rolls_back(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATCHGRAPH_CATALOG_DIR", str(FIXTURE_CATALOG))
+    monkeypatch.setenv("MATCHGRAPH_LEARN_MIN_PAIRS", "2")
+    monkeypatch.setenv("MATCHGRAPH_LEARN_HOLDOUT", "0.4")
+    docs = {"d0": "Turn spoken audio into text.", "d1": "Draw pictures from a prompt.",
+            "d2": "Store embeddings and search nearest neighbours."}
+    needs = [("transcribe a podcast", "d0"), ("speech to text", "d0"), ("make a logo", "d1"),
+             ("generate an image", "d1"), ("vector search", "d2"),
+             ("similarity search over embeddings", "d2")]
+    corpus = [{"_id": k, "title": "", "text": v} for k, v in docs.items()]
+    (env / "c.jsonl").write_text("\n".join(json.dumps(d) for d in corpus))
+    queries = [{"_id": f"q{i}", "text": t} for i, (t, _) in enumerate(needs)]
+    (env / "q.jsonl").write_text("\n".join(json.dumps(q) for q in queries))
+    (env / "r.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"q{i}\t{d}\t1\n" for i, (_, d) in enumerate(needs)))
+    args = ["learn", "--train-corpus", str(env / "c.jsonl"), "--train-queries", str(env / "q.jsonl"),
+            "--train-qrels", str(env / "r.tsv"), "--no-embedder", "--force", "--json"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    decision = json.loads(r.stdout)
+    assert decision["source"] == "beir" and decision["pairs"] == 6 and decision["swapped"]
+    assert decision["chosen"] == "ranker" and decision["forced"] != decision["candidates"]["ranker"]["passed"]
+    r = runner.invoke(app, ["learn", "--status"])
+    assert r.exit_code == 0 and f"serving candidate {decision['candidate']}" in r.output, r.output
+    r = runner.invoke(app, ["learn", "--rollback"])
+    assert r.exit_code == 0 and "rolled back to the configured models" in r.output, r.output
+    r = runner.invoke(app, ["learn", "--status"])
+    assert "serving the configured model" in r.output

@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,10 +35,22 @@ from matchgraph.engine.facade import Matchgraph
 from matchgraph.engine.jobs.index_job import PeriodicJob
 from matchgraph.engine.settings import Settings
 
+logger = logging.getLogger(__name__)
 _STATUS: dict[type[Exception], int] = {
     NotFound: 404, InvalidQuery: 422, InvalidFeedback: 422, InvalidManifest: 422, JobRunning: 409,
     IndexNotReady: 503, IndexMismatch: 503, StoreUnavailable: 503, MatchgraphError: 422,
 }
+
+
+def learn_quietly(mg: Matchgraph) -> object:
+    """The background learner (``learn_every``): one run; skipped while another holds the lock."""
+    from matchgraph.engine.learning.run import learn
+
+    try:
+        return learn(mg)
+    except JobRunning as exc:
+        logger.info("learning skipped: %s", exc)
+        return None
 
 
 def create_app(
@@ -71,6 +84,9 @@ def create_app(
             background.append(PeriodicJob("reindexer", app.state.matchgraph.reindex, reindex_every))
         if settings.index.dense_backend == "pgvector":  # serve what any replica publishes, within seconds
             background.append(PeriodicJob("follower", app.state.matchgraph.follow_shared_index, 1.0))
+        if settings.learning.learn_every:
+            background.append(PeriodicJob("learner", partial(learn_quietly, app.state.matchgraph),
+                                          settings.learning.learn_every))
         if settings.server.evidence_refresh_seconds:
             background.append(PeriodicJob("evidence", app.state.matchgraph.refresh_evidence,
                                           settings.server.evidence_refresh_seconds))

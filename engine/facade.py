@@ -25,10 +25,11 @@ from matchgraph.engine.catalog.ingest import (
 )
 from matchgraph.engine.catalog.manifests import load_manifests
 from matchgraph.engine.catalog.models import Artifact, ArtifactType
-from matchgraph.engine.errors import IndexNotReady, MatchgraphError, StoreUnavailable
+from matchgraph.engine.errors import IndexMismatch, IndexNotReady, MatchgraphError, StoreUnavailable
 from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale, run_rank
 from matchgraph.engine.evidence.reading import EvidenceReader, Neighbour
 from matchgraph.engine.jobs.index_job import IndexJob, IndexReport
+from matchgraph.engine.learned import Active, active_models
 from matchgraph.engine.recommend.compare import Comparison
 from matchgraph.engine.recommend.recommender import Recommender
 from matchgraph.engine.recommend.resolve import Outcome, Resolution, record_feedback, resolution
@@ -102,28 +103,79 @@ class Matchgraph:
         )
         self.pages: VersionedLRU[Ranked] = VersionedLRU(settings.search.page_cache_size)
         self.client_salt = deployment_salt(settings.data_dir, settings.limits.client_salt)
-        model = RelevanceModel.load(settings.search.relevance_model or bundled_data() / "relevance.json")
-        self.searcher = Searcher(settings.search, self.records, lambda: self.embedder, self.served.current,
-                                 self.recorder, self.pages, self.client_salt, model, max_limit)
+        self.max_limit = max_limit
+        # what `matchgraph learn` swapped in (engine.learned), over the configured model and ranker
+        self.learned = active_models(settings.data_dir) if settings.learning.learned_models else Active()
+        self.searcher = self._searcher()
         self.evidence = EvidenceReader(self.records, self.stores.evidence, self.stores.matchlog,
                                        settings.ranking, self.flush_matches)
         self.recommender = Recommender(self.records, self.stores.evidence, self.content,
                                        settings.ranking.suggest_min_clients)
-        self.job = IndexJob(self.stores, settings.index, settings.index_root, lambda: self.embedder,
-                            self.rank, self.served.refresh)
+        self.job = self.candidate_index_job()
 
     # -- lifecycle ---------------------------------------------------------------------
+    def model_path(self) -> Path:
+        """The embedding model directory served: a learned one, else the configured one."""
+        return Path(self.learned.model_dir) if self.learned.model_dir else self.settings.index.model_path()
+
+    def relevance_model_path(self) -> Path:
+        """The relevance model (ranker) served: a learned one, else the configured or bundled one."""
+        if self.learned.ranker:
+            return Path(self.learned.ranker)
+        return self.settings.search.relevance_model or bundled_data() / "relevance.json"
+
+    def _searcher(self) -> Searcher:
+        model = RelevanceModel.load(self.relevance_model_path())
+        return Searcher(self.settings.search, self.records, lambda: self.embedder, self.served.current,
+                        self.recorder, self.pages, self.client_salt, model, self.max_limit)
+
+    def candidate_index_job(self, embedder: Callable[[], Embedder] | None = None) -> IndexJob:
+        """The index job; ``embedder`` builds with another model than the served one (a learning
+        candidate), leaving the served version alone until the swap."""
+        s = self.settings
+        if embedder is None:
+            return IndexJob(self.stores, s.index, s.index_root, lambda: self.embedder, self.rank,
+                            self.served.refresh)
+        # the scores read the served version's vectors, which stay the old model's until the swap
+        return IndexJob(self.stores, s.index, s.index_root, embedder, lambda: None, lambda: None)
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = self.settings.index.load_embedder()
+            self._embedder = self.settings.index.load_embedder(self.model_path())
         return self._embedder
+
+    def serve_models(self, active: Active) -> None:
+        """Serve other learned models from the next search on (a learning run swapped or rolled
+        back). A changed embedding model needs an index built with it: ``engine.learning`` builds
+        that before calling this, then the served version is re-read."""
+        learned = active if self.settings.learning.learned_models else Active()
+        s = self.settings.index
+        model = Path(learned.model_dir) if learned.model_dir else s.model_path()
+        # loaded first, so that the switch below is a few assignments
+        embedder = s.load_embedder(model)
+        self.learned, self._embedder = learned, embedder
+        # a fresh served index: the old one keeps a version it refused for the old model
+        self.served = ServedIndex(self.settings.index_root, self._open_version, self._snapshot)
+        self.pages = VersionedLRU(self.settings.search.page_cache_size)
+        self.searcher = self._searcher()
+        self.job = self.candidate_index_job()
 
     def _open_version(self, path: Path) -> IndexVersion:
         s = self.settings.index
-        return load_version(path, model_fingerprint=self.embedder.fingerprint,
-                            dimension=self.embedder.dimension, ef_search=s.hnsw_ef_search,
-                            nprobe=s.ivf_nprobe)
+        try:
+            return load_version(path, model_fingerprint=self.embedder.fingerprint,
+                                dimension=self.embedder.dimension, ef_search=s.hnsw_ef_search,
+                                nprobe=s.ivf_nprobe)
+        except IndexMismatch as exc:
+            swapped = self.settings.learning.learned_models and \
+                active_models(self.settings.data_dir) != self.learned
+            if swapped:
+                # another process swapped learned models in (or rolled them back) and published an
+                # index built with them: keep serving the version this process's model fits
+                raise IndexNotReady(f"{exc} Learned models changed in another process; this one serves "
+                                    "its current models until it restarts.") from exc
+            raise
 
     def _snapshot(self, version: IndexVersion) -> Snapshot:
         def artifacts() -> dict[int, Artifact]:

@@ -56,14 +56,16 @@ class IndexSettings(_Group, IndexConfig):
     def resolved_cache_dir(self) -> Path:
         return self.model_cache_dir or Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
 
-    def load_embedder(self) -> Embedder:
-        """The model as configured (one per process; ``auto`` measured once per machine)."""
+    def load_embedder(self, model_dir: Path | None = None) -> Embedder:
+        """The configured model, or ``model_dir`` (a learned one), run by the configured backend;
+        ``auto`` is the one measured on this machine for the configured model (a model
+        fine-tuned from it has its shape, so its speed). One per process and model."""
         from matchgraph.index.embedding.choice import resolve_backend
         from matchgraph.index.embedding.embedder import load_embedder
 
         backend = resolve_backend(self.embed_backend, self.model_path(), self.resolved_cache_dir(),
                                   self.max_tokens, bundled=self.model == "bundled")
-        return load_embedder(self.model_path(), self.query_cache_size, backend,
+        return load_embedder(model_dir or self.model_path(), self.query_cache_size, backend,
                              self.resolved_cache_dir(), self.max_tokens)
 
     def backend_choice(self, remeasure: bool = False) -> BackendChoice:
@@ -222,9 +224,65 @@ class ServerSettings(_Group):
     )
 
 
+class LearningSettings(_Group):
+    """`matchgraph learn`: training from evidence, the gate, and what is served after a swap."""
+
+    learned_models: bool = Field(
+        True, description="Serve the models `matchgraph learn` swapped in (kept in `learning/` in the "
+        "data directory) over `model` and `relevance_model`; false: always the configured ones.",
+    )
+    learn_every: float | None = Field(
+        None, gt=0,
+        description="Seconds between learning runs in the server's background (`serve --learn-every "
+        "24h`); unset: never.",
+    )
+    learn_holdout: float = Field(
+        0.2, gt=0, lt=1, description="Share of the training queries held out to judge a candidate "
+        "(split by query, never by pair).",
+    )
+    learn_min_pairs: int = Field(
+        20, ge=2, description="Fewest training pairs for a learning run to train anything.",
+    )
+    learn_min_gain: float = Field(
+        0.005, ge=0, le=1,
+        description="Least held-out nDCG@10 gain over the live models for a candidate to be swapped in "
+        "(the bootstrap lower bound of the gain must also be above 0).",
+    )
+    learn_max_forgetting: float = Field(
+        0.01, ge=0, le=1,
+        description="Most nDCG@10 a candidate may lose on the guard set (`learn_guard_dir`) and still "
+        "be swapped in.",
+    )
+    learn_guard_dir: Path | None = Field(
+        None, description="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) every candidate "
+        "is also measured on, as a guard against forgetting (e.g. SciFact); unset: no guard.",
+    )
+    learn_epochs: int = Field(1, ge=1, le=20, description="Passes over the pairs when fine-tuning the model.")
+    learn_batch_size: int = Field(
+        16, ge=2, le=256, description="Pairs per fine-tuning step (the others in a batch are its negatives).",
+    )
+    learn_rate: float = Field(2e-5, gt=0, lt=1, description="Fine-tuning learning rate (AdamW).")
+    learn_max_tokens: int = Field(
+        128, ge=16, le=512, description="Longest text the model reads while fine-tuning, in word pieces.",
+    )
+    learn_negatives: int = Field(
+        1, ge=0, le=3, description="Hard negatives (capabilities shown above the chosen one) used per pair "
+        "when fine-tuning; each costs one more text through the model.",
+    )
+    learn_frozen_layers: int = Field(
+        3, ge=0, le=12, description="Lower transformer layers (with the word embeddings) kept as they are "
+        "when fine-tuning: cheaper steps, and less of what the model knew is lost.",
+    )
+    learn_embedder: bool = Field(
+        True, description="Fine-tune the embedding model as a candidate (slow: minutes); false: learn "
+        "only the ranker.",
+    )
+
+
 GROUPS: dict[str, type[BaseModel]] = {
     "index": IndexSettings, "search": SearchSettings, "recorder": RecorderSettings,
     "ranking": RankingSettings, "limits": LimitSettings, "server": ServerSettings,
+    "learning": LearningSettings,
 }
 
 
@@ -259,6 +317,7 @@ class Settings(BaseSettings):
     ranking: RankingSettings = Field(default_factory=RankingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
 
     @model_validator(mode="before")
     @classmethod

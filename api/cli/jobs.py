@@ -100,6 +100,9 @@ def serve(
              "(MATCHGRAPH_REINDEX_EVERY).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, max=32, help="Server processes (each loads the "
                                                 "model and the index; MATCHGRAPH_WORKERS).")] = None,
+    learn_every: Annotated[str | None, typer.Option(
+        help="Also learn from the recorded evidence in the background this often, e.g. 24h "
+             "(MATCHGRAPH_LEARN_EVERY).")] = None,
 ) -> None:
     """Serve the API and the pages; the first start ingests the bundled catalog and builds the index."""
     import logging
@@ -111,7 +114,8 @@ def serve(
 
     # Options become settings in the environment, which every worker process reads.
     chosen = {"HOST": host, "PORT": port, "WORKERS": workers,
-              "REINDEX_EVERY": parse_duration(reindex_every) if reindex_every else None}
+              "REINDEX_EVERY": parse_duration(reindex_every) if reindex_every else None,
+              "LEARN_EVERY": parse_duration(learn_every) if learn_every else None}
     for name, value in chosen.items():
         if value is not None:
             os.environ[ENV_PREFIX + name] = str(value)

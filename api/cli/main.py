@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from matchgraph.api.cli import agents, catalog, jobs, searching
+from matchgraph.api.cli import agents, catalog, jobs, learning, searching
 from matchgraph.api.cli.db import db_app
 from matchgraph.api.cli.keys import keys_app
 
@@ -29,7 +29,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 
 for command in (catalog.ingest, catalog.export, jobs.index, searching.search, jobs.serve, jobs.reindex,
                 searching.rank, searching.compare, searching.resolve, jobs.backup, jobs.restore, agents.mcp,
-                catalog.validate, jobs.doctor):
+                catalog.validate, jobs.doctor, learning.learn):
     app.command()(command)
 app.command("import")(catalog.import_command)
 app.command("eval")(jobs.evaluate)

@@ -75,7 +75,7 @@ class IndexJob:
         settings: IndexSettings,
         root: Path,
         embedder: Callable[[], Embedder],
-        rank: Callable[[], RankSummary],
+        rank: Callable[[], RankSummary | None],
         published: Callable[[], None],
     ):
         """``embedder`` gives the model (loaded on first use); ``rank`` recomputes the graph and

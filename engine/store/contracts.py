@@ -34,6 +34,7 @@ from matchgraph.engine.store.records import (
     ReindexRun,
     ScoreRow,
     SearchRecord,
+    Selection,
     StoredArtifact,
     StoredCapability,
 )
@@ -120,6 +121,10 @@ class EvidenceStore(Protocol):
     def feedback_tallies(self) -> list[FeedbackTally]: ...
 
     def feedback_count(self) -> int: ...
+
+    def selections(self) -> list[Selection]:
+        """Positive feedback from verified clients, once per client and search, with what it showed."""
+        ...
 
     def save_rank_run(
         self, run: RankRun, edges: Sequence[EdgeRow], query_edges: Sequence[QueryEdgeRow],

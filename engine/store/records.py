@@ -118,6 +118,28 @@ class FeedbackRecord:
 
 
 @dataclass(frozen=True)
+class ShownMatch:
+    """One capability a recorded search showed."""
+
+    artifact_id: int
+    capability_id: int
+    rank: int  # the capability's place among the search's candidates
+    artifact_rank: int  # its artifact's place in the results, from 1
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A verified client's positive word on one hit of one search (``EvidenceStore.selections``)."""
+
+    search_id: str
+    client_hash: str
+    query: str
+    artifact_id: int
+    capability_id: int | None  # the capability named in the feedback, when one was
+    shown: tuple[ShownMatch, ...]  # what the search showed, best first
+
+
+@dataclass(frozen=True)
 class FeedbackTally:
     artifact_id: int
     capability_id: int  # 0: about the artifact as a whole

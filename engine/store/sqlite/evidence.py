@@ -15,6 +15,8 @@ from matchgraph.engine.store.records import (
     QueryEdgeRow,
     RankRun,
     ScoreRow,
+    Selection,
+    ShownMatch,
 )
 from matchgraph.engine.store.sqlite.database import SQLiteDatabase
 
@@ -56,6 +58,35 @@ class SQLiteEvidence:
             [*POSITIVE, *NEGATIVE],
         ).fetchall()
         return [FeedbackTally(int(a), int(c), int(p or 0), int(n or 0)) for a, c, p, n in rows]
+
+    def selections(self) -> list[Selection]:
+        """Positive feedback from verified clients (a feedback row with a client), at most one per
+        client and search (its first positive word), each with the search's query and what it showed.
+        Feedback without a client (a local command) is not evidence a model may learn from."""
+        marks = ",".join("?" * len(POSITIVE))
+        rows = self.db.execute(
+            "SELECT f.search_id, f.client_hash, s.query, f.artifact_id, f.capability_id"
+            " FROM feedback f JOIN searches s ON s.id = f.search_id"
+            f" WHERE f.client_hash != '' AND f.outcome IN ({marks}) ORDER BY f.created_at, f.id",
+            list(POSITIVE),
+        ).fetchall()
+        first: dict[tuple[str, str], tuple[str, int, int]] = {}
+        for search_id, client, query, artifact_id, capability_id in rows:
+            first.setdefault((client, search_id), (query, int(artifact_id), int(capability_id)))
+        shown: dict[str, list[ShownMatch]] = {}
+        searches = sorted({search_id for _, search_id in first})
+        for start in range(0, len(searches), 500):
+            chunk = searches[start : start + 500]
+            for search_id, artifact_id, capability_id, rank, artifact_rank in self.db.execute(
+                "SELECT search_id, artifact_id, capability_id, rank, artifact_rank FROM matches"
+                f" WHERE search_id IN ({','.join('?' * len(chunk))}) ORDER BY search_id, artifact_rank, rank",
+                chunk,
+            ):
+                shown.setdefault(search_id, []).append(
+                    ShownMatch(int(artifact_id), int(capability_id), int(rank), int(artifact_rank)))
+        return [Selection(search_id, client, query, artifact_id, capability_id or None,
+                          tuple(shown.get(search_id, ())))
+                for (client, search_id), (query, artifact_id, capability_id) in first.items()]
 
     def feedback_count(self) -> int:
         return self.database.count("feedback")

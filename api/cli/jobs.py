@@ -263,12 +263,15 @@ def doctor(
                       markup=False)
             return
         choice = ix.backend_choice(remeasure=remeasure)
-    table = Table("backend", "ms a query", "long texts/s", "cosine to torch", "SciFact", "used", "why not",
+    table = Table("backend", "ms a query", "long texts/s", "cosine to torch", "SciFact", "used",
                   title=f"measured {choice.measured_at} in {choice.seconds} s")
     for t in choice.timings:
         table.add_row(t.backend, _figure(t.query_ms, 2), _figure(t.long_per_s, 1), _figure(t.mean_cosine, 4),
-                      _figure(t.scifact, 4), "yes" if t.backend == choice.backend else "", t.reason)
+                      _figure(t.scifact, 4), "yes" if t.backend == choice.backend else "")
     out.print(table)
+    for t in choice.timings:
+        if t.reason:
+            out.print(f"  {t.backend}: {t.reason}", markup=False)
     out.print(choice.summary(), markup=False)
 
 

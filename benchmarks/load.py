@@ -166,9 +166,10 @@ def proc_stats(pid: int) -> tuple[float, int]:
 
 async def drive(base: str, duration: float, clients: int, rate: float | None, stream: QueryStream,
                 pid: int) -> tuple[list[float], dict[int, int], list[tuple[float, float, int]],
-                                   list[float], list[float], list[bool]]:
+                                   list[float], list[float], list[bool], int]:
     latencies: list[float] = []
     repeats: list[bool] = []  # per request: was its query asked before in this run
+    unmatched = [0]  # answered with no artifact
     started_at: list[float] = []  # seconds into the run, per request
     failures: list[str] = []
     codes: dict[int, int] = {}
@@ -193,8 +194,10 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, st
             started_at.append(time.monotonic() - start)
             try:
                 async with http.get("/v1/search", params=params) as r:
-                    await r.read()
+                    body = await r.read()
                     status = r.status
+                if status == 200 and b'"items":[]' in body:
+                    unmatched[0] += 1  # "nothing fits": answered, and by design not recorded
             except (aiohttp.ClientError, TimeoutError) as exc:
                 status = 0
                 failures.append(f"{type(exc).__name__}: {exc}"[:200])
@@ -222,7 +225,7 @@ async def drive(base: str, duration: float, clients: int, rate: float | None, st
         await asyncio.gather(sampler(), lag_monitor(), *(client(http, n) for n in range(clients)))
     for failure in failures[:5]:
         print(f"client error: {failure}")
-    return latencies, codes, samples, started_at, lags, repeats
+    return latencies, codes, samples, started_at, lags, repeats, unmatched[0]
 
 
 def percentiles(latencies: list[float]) -> str:
@@ -288,7 +291,7 @@ def main() -> None:
             t = time.monotonic()
             server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             steal = stolen_ticks()
-            latencies, codes, samples, started_at, lags, repeats = asyncio.run(
+            latencies, codes, samples, started_at, lags, repeats, unmatched = asyncio.run(
                 drive(base, args.duration, args.clients, args.rate, stream, server.pid))
             took = time.monotonic() - t
             steal = stolen_ticks() - steal
@@ -302,7 +305,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=60)
             log.close()
-        answered = codes.get(200, 0)
+        answered = codes.get(200, 0) - unmatched  # a search answered with nothing records nothing
         with sqlite3.connect(Path(tmp) / "matchgraph.db") as db:
             recorded = db.execute("SELECT COUNT(*) FROM searches").fetchone()[0] - before
         errors = sum(n for code, n in codes.items() if code != 200)
@@ -318,7 +321,8 @@ def main() -> None:
             print("  (the pool ran out: queries after that were repeats of the run's first ones)")
         width = args.window or (10.0 if args.duration <= 300 else 120.0)
         print(f"p50/p99 ms by {width:.0f}-second window: {windows(latencies, started_at, width)}")
-        print(f"recorded in SQLite: {recorded} of {answered} answered searches"
+        print(f"answered with no artifact (nothing fits, not recorded): {unmatched}")
+        print(f"recorded in SQLite: {recorded} of {answered} searches answered with artifacts"
               f" ({'all' if recorded == answered else 'MISMATCH'})")
         n = max(1, len(latencies))
         print(f"CPU per search: server {server_cpu / n * 1000:.2f} ms, this load client "

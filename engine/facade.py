@@ -26,6 +26,7 @@ from matchgraph.engine.catalog.ingest import (
 from matchgraph.engine.catalog.manifests import load_manifests
 from matchgraph.engine.catalog.models import Artifact, ArtifactType
 from matchgraph.engine.errors import IndexMismatch, IndexNotReady, MatchgraphError, StoreUnavailable
+from matchgraph.engine.evidence.graph import load_graph_library
 from matchgraph.engine.evidence.rank_job import RankSummary, rank_is_stale, run_rank
 from matchgraph.engine.evidence.reading import EvidenceReader, Neighbour
 from matchgraph.engine.jobs.index_job import IndexJob, IndexReport
@@ -211,6 +212,7 @@ class Matchgraph:
         index, the store's pages and the code paths are loaded before a client waits on them.
         Without an index there is nothing to warm and this returns quietly."""
         query = "warm up the search engine"
+        load_graph_library()
         self.embedder.embed_soon(query).result()
         for filters in (SearchFilters(), SearchFilters(types=(ArtifactType.model,))):
             try:

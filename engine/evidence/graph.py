@@ -87,6 +87,13 @@ def build_graph(
     return graph_from_counts(count_units(units), similarity, types, substitute_similarity)
 
 
+def load_graph_library() -> None:
+    """Import networkx now. Importing it takes about a quarter of a second of CPU and the
+    import lock; a server does it before answering, so its first evidence refresh under load
+    does not (a 60-s load run had a 400-650 ms stall there)."""
+    import networkx  # noqa: F401
+
+
 def centrality(edges: Sequence[EdgeRow]) -> dict[int, float]:
     """Weighted PageRank, scaled so the most central artifact has 1."""
     if not edges:

@@ -21,6 +21,8 @@ the atomic switch, and the switch itself is one rename.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -202,10 +204,13 @@ class PeriodicJob:
     """Runs ``job`` every ``interval`` seconds in a background thread: the re-index job
     (``serve --reindex-every``) and the evidence refresh (``evidence_refresh_seconds``)."""
 
-    def __init__(self, name: str, job: Callable[[], object], interval: float):
+    def __init__(self, name: str, job: Callable[[], object], interval: float, nice: int = 0):
+        """``nice`` lowers the thread's CPU priority by that much (Linux), so that searches
+        get the cores first while the job runs."""
         self.name = name
         self.job = job
         self.interval = interval
+        self.nice = nice
         self.stop = threading.Event()
         self.runs = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -214,6 +219,13 @@ class PeriodicJob:
         self._thread.start()
 
     def _loop(self) -> None:
+        if self.nice and sys.platform == "linux":  # elsewhere it would lower the whole process
+            tid = threading.get_native_id()
+            try:
+                now = os.getpriority(os.PRIO_PROCESS, tid)
+                os.setpriority(os.PRIO_PROCESS, tid, min(19, now + self.nice))
+            except OSError:
+                logger.warning("could not lower the priority of %s", self.name, exc_info=True)
         while not self.stop.wait(self.interval):
             try:
                 result = self.job()

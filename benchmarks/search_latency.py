@@ -21,6 +21,7 @@ not cached) and once warm (cached). Per-stage times come from the engine's own t
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import resource
 import statistics
@@ -59,6 +60,20 @@ def measure(mg: Matchgraph, queries: list[str], label: str) -> None:
     run); repeat: the same searches again, their rankings from the page cache."""
     mg.embedder.clear_cache()
     mg.pages.clear()
+    # as `matchgraph serve` does once it has started: what exists now is never collected, so a
+    # full collection does not walk the catalog this benchmark (or a server) holds
+    gc.collect()
+    gc.freeze()
+    pauses: list[float] = []
+    began: list[float] = []
+
+    def timed_collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began.append(time.perf_counter())
+        elif began:
+            pauses.append((time.perf_counter() - began.pop()) * 1000)
+
+    gc.callbacks.append(timed_collection)
     for phase in ("cold", "warm", "repeat"):
         if phase == "warm":
             mg.pages.clear()
@@ -75,6 +90,10 @@ def measure(mg: Matchgraph, queries: list[str], label: str) -> None:
               f"p99 {pct(totals, 99):6.2f} ms  | per stage p50/p99 ms: {parts}")
     qps = len(queries) / (sum(totals) / 1000)
     print(f"  {label:<10} repeat throughput, one thread: {qps:.0f} searches/s")
+    gc.callbacks.remove(timed_collection)
+    gc.unfreeze()
+    print(f"  {label:<10} garbage collections while measuring: {len(pauses)}, longest "
+          f"{max(pauses, default=0.0):.1f} ms")
 
 
 def composed_vectors(mg: Matchgraph, cap_ids: list[str], parts: dict[str, list[str]]) -> np.ndarray:

@@ -186,6 +186,20 @@ def test_feedback_counts_once_per_client_and_tallies(filled: Stores) -> None:
     assert filled.evidence.feedback_count() == 2
 
 
+def test_selections_are_verified_positive_words_once_per_client_and_search(filled: Stores) -> None:
+    shown = ["pixel-forge", "vecstore"]
+    filled.matchlog.record_searches([a_search(filled, "s", "c", "need a vector store", shown)])
+    vec, pix = (filled.catalog.artifact(s).row_id for s in ("vecstore", "pixel-forge"))
+    for record in (FeedbackRecord("s", vec, None, "selected", "client-a", NOW),
+                   FeedbackRecord("s", pix, None, "helpful", "client-a", NOW + timedelta(seconds=1)),
+                   FeedbackRecord("s", vec, None, "helpful", "", NOW),  # a local command: unverified
+                   FeedbackRecord("s", pix, None, "failed", "client-b", NOW)):  # not a positive word
+        filled.evidence.add_feedback(record)
+    [chosen] = filled.evidence.selections()
+    assert (chosen.client_hash, chosen.query, chosen.artifact_id) == ("client-a", "need a vector store", vec)
+    assert [m.artifact_id for m in chosen.shown] == [pix, vec]  # what the search showed, best first
+
+
 def test_a_rank_run_replaces_the_graph_and_scores_and_keeps_history(filled: Stores) -> None:
     ev = filled.evidence
     a, b = (filled.catalog.artifact(s).row_id for s in ("vecstore", "pixel-forge"))

@@ -141,7 +141,7 @@ def training_needs(fit_qrels: Path, queries: list[dict[str, Any]], held: dict[st
                    max_chars: int) -> list[Need]:
     """The training split's queries as needs whose accepted artifacts are their relevant documents."""
     text = {str(q["_id"]): str(q["text"]) for q in queries}
-    needs = []
+    needs: list[Need] = []
     for qid, rels in read_qrels(fit_qrels).items():
         accept = frozenset(doc_slug(d) for d, r in rels.items() if r > 0)
         if qid in text and qid not in held and accept and text[qid].strip():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from matchgraph.engine.catalog.models import Artifact, Capability
 
@@ -228,3 +230,21 @@ class ApiKeyRow:
     scopes: tuple[str, ...]
     created_at: str
     revoked_at: str | None = None
+
+
+def group_selections(feedback: Sequence[tuple[Any, ...]],
+                     matches: Sequence[tuple[Any, ...]]) -> list[Selection]:
+    """Selections from positive feedback rows ``(search_id, client, query, artifact_id,
+    capability_id)``, oldest first, and the matches ``(search_id, artifact_id, capability_id,
+    rank, artifact_rank)`` their searches showed, best first: one per client and search (its
+    first positive word). Both stores read the rows; this is what they mean."""
+    first: dict[tuple[str, str], tuple[str, int, int]] = {}
+    for search_id, client, query, artifact_id, capability_id in feedback:
+        first.setdefault((client, search_id), (query, int(artifact_id), int(capability_id)))
+    shown: dict[str, list[ShownMatch]] = {}
+    for search_id, artifact_id, capability_id, rank, artifact_rank in matches:
+        shown.setdefault(search_id, []).append(
+            ShownMatch(int(artifact_id), int(capability_id), int(rank), int(artifact_rank)))
+    return [Selection(search_id, client, query, artifact_id, capability_id or None,
+                      tuple(shown.get(search_id, ())))
+            for (client, search_id), (query, artifact_id, capability_id) in first.items()]

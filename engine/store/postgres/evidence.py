@@ -13,6 +13,8 @@ from matchgraph.engine.store.records import (
     QueryEdgeRow,
     RankRun,
     ScoreRow,
+    Selection,
+    group_selections,
 )
 
 POSITIVE = ["selected", "helpful", "succeeded"]
@@ -52,6 +54,22 @@ class PostgresEvidence:
             (POSITIVE, NEGATIVE),
         )
         return [FeedbackTally(int(a), int(c), int(p or 0), int(n or 0)) for a, c, p, n in rows]
+
+    def selections(self) -> list[Selection]:
+        """Positive feedback from verified clients, once per client and search, with what it
+        showed (the contract's meaning: ``records.group_selections``)."""
+        rows = self.database.rows(
+            "SELECT f.search_id, f.client_hash, s.query, f.artifact_id, f.capability_id"
+            " FROM feedback f JOIN searches s ON s.id = f.search_id"
+            " WHERE f.client_hash != '' AND f.outcome = ANY(%s) ORDER BY f.created_at, f.id",
+            (POSITIVE,),
+        )
+        searches = sorted({row[0] for row in rows})
+        matches = self.database.rows(
+            "SELECT search_id, artifact_id, capability_id, rank, artifact_rank FROM matches"
+            " WHERE search_id = ANY(%s) ORDER BY search_id, artifact_rank, rank", (searches,),
+        ) if searches else []
+        return group_selections(rows, matches)
 
     def feedback_count(self) -> int:
         return self.database.count("feedback")

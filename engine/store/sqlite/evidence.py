@@ -16,7 +16,7 @@ from matchgraph.engine.store.records import (
     RankRun,
     ScoreRow,
     Selection,
-    ShownMatch,
+    group_selections,
 )
 from matchgraph.engine.store.sqlite.database import SQLiteDatabase
 
@@ -70,23 +70,16 @@ class SQLiteEvidence:
             f" WHERE f.client_hash != '' AND f.outcome IN ({marks}) ORDER BY f.created_at, f.id",
             list(POSITIVE),
         ).fetchall()
-        first: dict[tuple[str, str], tuple[str, int, int]] = {}
-        for search_id, client, query, artifact_id, capability_id in rows:
-            first.setdefault((client, search_id), (query, int(artifact_id), int(capability_id)))
-        shown: dict[str, list[ShownMatch]] = {}
-        searches = sorted({search_id for _, search_id in first})
+        searches = sorted({row[0] for row in rows})
+        matches: list[tuple[Any, ...]] = []
         for start in range(0, len(searches), 500):
             chunk = searches[start : start + 500]
-            for search_id, artifact_id, capability_id, rank, artifact_rank in self.db.execute(
+            matches += self.db.execute(
                 "SELECT search_id, artifact_id, capability_id, rank, artifact_rank FROM matches"
                 f" WHERE search_id IN ({','.join('?' * len(chunk))}) ORDER BY search_id, artifact_rank, rank",
                 chunk,
-            ):
-                shown.setdefault(search_id, []).append(
-                    ShownMatch(int(artifact_id), int(capability_id), int(rank), int(artifact_rank)))
-        return [Selection(search_id, client, query, artifact_id, capability_id or None,
-                          tuple(shown.get(search_id, ())))
-                for (client, search_id), (query, artifact_id, capability_id) in first.items()]
+            ).fetchall()
+        return group_selections(rows, matches)
 
     def feedback_count(self) -> int:
         return self.database.count("feedback")

@@ -86,14 +86,32 @@ def held_by(positions: np.ndarray, holders: np.ndarray) -> np.ndarray:
     return np.asarray(holders[at] == positions)
 
 
+def held_by_any(positions: np.ndarray, lists: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Which ``positions`` are in any of ``lists`` (each sorted)."""
+    held = np.zeros(len(positions), dtype=bool)
+    for holders in lists:
+        if len(holders):
+            held |= held_by(positions, holders)
+    return held
+
+
 @dataclass(frozen=True)
 class TermMatch:
     """A query's distinct stems, how informative each is (BM25's idf; a stem no document has
-    gets the largest), and which document positions hold each (sorted)."""
+    gets the largest), and which document positions hold each: one or more sorted lists (the
+    stem's own, and one per synonym spelling), never merged. Merging them for a need with
+    many synonyms took 100 ms at 100k capabilities (np.union1d on long posting lists), where
+    testing the few candidate positions against each list takes microseconds."""
 
     stems: tuple[str, ...]
     idf: np.ndarray
-    holders: tuple[np.ndarray, ...]
+    holders: tuple[tuple[np.ndarray, ...], ...]
+
+    def with_spelling(self, stem: str, docs: np.ndarray) -> TermMatch:
+        """This match with ``docs`` (sorted) also holding ``stem``."""
+        i = self.stems.index(stem)
+        holders = self.holders[:i] + (self.holders[i] + (docs,),) + self.holders[i + 1 :]
+        return TermMatch(self.stems, self.idf, holders)
 
     def coverage(self, positions: np.ndarray) -> np.ndarray:
         """Per position: the idf-weighted share of the query's stems its document holds, 0..1."""
@@ -101,9 +119,8 @@ class TermMatch:
         out = np.zeros(len(positions), dtype=np.float32)
         if total <= 0 or not len(positions):
             return out
-        for weight, holders in zip(self.idf, self.holders):
-            if len(holders):
-                out += weight * held_by(positions, holders)
+        for weight, lists in zip(self.idf, self.holders):
+            out += weight * held_by_any(positions, lists)
         return out / total
 
     def union_coverage_of(self, flat: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -114,9 +131,8 @@ class TermMatch:
         if total <= 0 or not len(starts):
             return np.zeros(len(starts), dtype=np.float32)
         held = np.zeros((len(flat), len(self.idf)), dtype=bool)
-        for j, holders in enumerate(self.holders):
-            if len(holders):
-                held[:, j] = held_by(flat, holders)
+        for j, lists in enumerate(self.holders):
+            held[:, j] = held_by_any(flat, lists)
         per_group = np.logical_or.reduceat(held, starts, axis=0)
         return (np.where(per_group, self.idf, 0.0).sum(axis=1) / total).astype(np.float32)
 
@@ -161,7 +177,7 @@ class LexicalIndex:
                 docs = np.asarray(indices[indptr[token] : indptr[token + 1]])
             df = len(docs)
             idf.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
-            holders.append(docs)
+            holders.append((docs,))
         return TermMatch(stems, np.array(idf, dtype=np.float32), tuple(holders))
 
     def holders_of_all(self, phrase: str) -> np.ndarray:
@@ -170,8 +186,9 @@ class LexicalIndex:
         cached = self._phrase_holders.get(phrase)
         if cached is None:
             match = self.match(phrase)
-            cached = match.holders[0] if match.holders else np.zeros(0, dtype=np.int64)
-            for more in match.holders[1:]:
+            own = [lists[0] for lists in match.holders]  # a fresh match: one list per stem
+            cached = own[0] if own else np.zeros(0, dtype=np.int64)
+            for more in own[1:]:
                 cached = np.intersect1d(cached, more, assume_unique=True)
             if len(self._phrase_holders) < 10_000:
                 self._phrase_holders[phrase] = cached

@@ -73,18 +73,14 @@ def term_match(version: IndexVersion, query: str, reading: Reading) -> TermMatch
     """The need's words, each held by the documents that contain it or one of its synonyms."""
     lexical = version.lexical
     match = lexical.match(query)
-    if not reading.equivalents:
-        return match
-    holders = list(match.holders)
     for spelling, other in reading.equivalents:
         if not query_tokens(other):
             continue
         docs = lexical.holders_of_all(other)
         for stem in query_tokens(spelling):
             if stem in match.stems:
-                i = match.stems.index(stem)
-                holders[i] = np.union1d(holders[i], docs)
-    return TermMatch(match.stems, match.idf, tuple(holders))
+                match = match.with_spelling(stem, docs)
+    return match
 
 
 def toward_avoided(vector: np.ndarray, reading: Reading, version: IndexVersion, facets: Facets) -> np.ndarray:

@@ -130,6 +130,19 @@ class QueryStream:
         return q, repeat
 
 
+def wait_until_up(base: str, seconds: float) -> bool:
+    """Whether the server at ``base`` answers /healthz with 200 within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
@@ -277,14 +290,7 @@ def main() -> None:
                                   stdout=subprocess.DEVNULL, stderr=log)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
-            else:
+            if not wait_until_up(base, 300):
                 log.seek(0)
                 raise SystemExit("the server did not come up:\n" + log.read()[-3000:])
             before = httpx.get(f"{base}/healthz").json()["searches"]

@@ -26,7 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.load import default_pool, free_port  # noqa: E402
+from benchmarks.load import default_pool, free_port, wait_until_up  # noqa: E402
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "onnx/", "onnxruntime", "openvino", "faiss",
          "scipy", "networkx")
@@ -53,14 +53,7 @@ def one_start(state: Path, label: str, searches: list[str]) -> None:
     base = f"http://127.0.0.1:{port}"
     began = time.monotonic()
     try:
-        for _ in range(1200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
+        if not wait_until_up(base, 600):
             raise SystemExit("the server did not come up")
         ready = time.monotonic() - began
         time.sleep(2)  # the warm-up searches run just after /healthz answers

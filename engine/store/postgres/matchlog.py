@@ -12,26 +12,20 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from itertools import combinations
 from typing import Any
 
 import psycopg
 
 from matchgraph.engine.errors import NotFound
+from matchgraph.engine.store.folding import fresh_units, query_tallies, unit_changes, unit_key
 from matchgraph.engine.store.postgres.database import DatabaseUnavailable, PostgresDatabase
 from matchgraph.engine.store.postgres.schema import FOLD_LOCK, MATCH_WRITE_LOCK
 from matchgraph.engine.store.records import GraphCounts, MatchUnitRow, QueryEdgeRow, SearchRecord
 
 FOLDED_TABLES = ("unit_members", "unit_appearances", "unit_pairs", "artifact_clients", "query_seen",
                  "query_counts")
-SEP = "\x1f"
 KNOWN_COUNTS = 200_000  # counts kept for an outage, at most
 UNIT_SQL = "COALESCE(s.client_hash, '') || chr(31) || s.normalized_query || chr(31) || s.day"
-
-
-def _unit(client_hash: str | None, normalized_query: str, day: str) -> str:
-    """One unit of evidence: a client asking one need on one day."""
-    return f"{client_hash or ''}{SEP}{normalized_query}{SEP}{day}"
 
 
 class PostgresMatchLog:
@@ -45,7 +39,7 @@ class PostgresMatchLog:
         raw: Counter[tuple[int, int]] = Counter()
         units: set[tuple[int, int, str]] = set()
         for r in records:
-            unit = _unit(r.client_hash, r.normalized_query, r.created_at.date().isoformat())
+            unit = unit_key(r.client_hash, r.normalized_query, r.created_at.date().isoformat())
             keys = {(0, m.artifact_row_id) for m in r.matches}
             keys |= {(1, m.capability_row_id) for m in r.matches}
             raw.update(keys)
@@ -165,55 +159,31 @@ class PostgresMatchLog:
 
 def _fold_units(conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]], top_k: int) -> int:
     """Add new rows' top-``top_k`` artifacts to their units; move appearance and pair counts by
-    what is new in each unit. Returns how many units are new."""
-    fresh: dict[str, set[int]] = {}
-    for _, client, query, day, artifact_id, _, artifact_rank in rows:
-        if artifact_rank <= top_k:
-            fresh.setdefault(_unit(client, query, day), set()).add(int(artifact_id))
+    what is new in each unit (``engine.store.folding``). Returns how many units are new."""
+    fresh = fresh_units(rows, top_k)
     known: dict[str, set[int]] = {}
     for unit, artifact_id in conn.execute(
         "SELECT unit, artifact_id FROM unit_members WHERE unit = ANY(%s)", (list(fresh),)
     ).fetchall():
         known.setdefault(unit, set()).add(int(artifact_id))
-    new_units = 0
-    appear: Counter[int] = Counter()
-    pairs: Counter[tuple[int, int]] = Counter()
-    members: list[tuple[str, int]] = []
-    for unit, artifacts in fresh.items():
-        before = known.get(unit, set())
-        added = sorted(artifacts - before)
-        if not added:
-            continue
-        new_units += not before
-        appear.update(added)
-        pairs.update(combinations(added, 2))
-        pairs.update((min(a, o), max(a, o)) for a in added for o in before)
-        members += [(unit, a) for a in added]
-    by_client = sorted({(a, unit.split(SEP, 1)[0]) for unit, a in members if not unit.startswith(SEP)})
+    change = unit_changes(fresh, known)
     with conn.cursor() as cur:
-        cur.executemany("INSERT INTO unit_members (unit, artifact_id) VALUES (%s, %s)", members)
+        cur.executemany("INSERT INTO unit_members (unit, artifact_id) VALUES (%s, %s)", change.members)
         cur.executemany("INSERT INTO artifact_clients (artifact_id, client_hash) VALUES (%s, %s)"
-                        " ON CONFLICT DO NOTHING", by_client)
+                        " ON CONFLICT DO NOTHING", change.clients)
         cur.executemany("INSERT INTO unit_appearances (artifact_id, units) VALUES (%s, %s) ON CONFLICT"
                         " (artifact_id) DO UPDATE SET units = unit_appearances.units + excluded.units",
-                        sorted(appear.items()))
+                        sorted(change.appearances.items()))
         cur.executemany("INSERT INTO unit_pairs (a, b, co) VALUES (%s, %s, %s) ON CONFLICT (a, b) DO UPDATE"
                         " SET co = unit_pairs.co + excluded.co",
-                        [(a, b, n) for (a, b), n in sorted(pairs.items())])
-    return new_units
+                        [(a, b, n) for (a, b), n in sorted(change.pairs.items())])
+    return change.new_units
 
 
 def _fold_queries(conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
     """Searches and distinct verified clients per (normalised query, capability)."""
-    searches: Counter[tuple[str, int]] = Counter()
-    artifact_of: dict[tuple[str, int], int] = {}
-    seen: set[tuple[str, int, str]] = set()
-    for _, client, query, _, artifact_id, capability_id, _ in rows:
-        searches[(query, int(capability_id))] += 1
-        artifact_of[(query, int(capability_id))] = int(artifact_id)
-        if client:
-            seen.add((query, int(capability_id), client))
-    ordered = sorted(seen)
+    tally = query_tallies(rows)
+    ordered = tally.seen
     clients: Counter[tuple[str, int]] = Counter(
         (q, int(c)) for q, c in conn.execute(
             "INSERT INTO query_seen (normalized_query, capability_id, client_hash) SELECT * FROM"
@@ -228,5 +198,5 @@ def _fold_queries(conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (normalized_query, capability_id) DO UPDATE"
             " SET searches = query_counts.searches + excluded.searches,"
             " clients = query_counts.clients + excluded.clients",
-            [(q, c, artifact_of[(q, c)], n, clients[(q, c)]) for (q, c), n in sorted(searches.items())],
+            tally.count_rows(clients),
         )

@@ -6,22 +6,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from itertools import combinations
 from typing import Any
 
 import sqlite_utils
 
 from matchgraph.engine.errors import NotFound
+from matchgraph.engine.store.folding import fresh_units, query_tallies, unit_changes, unit_key
 from matchgraph.engine.store.records import GraphCounts, MatchUnitRow, QueryEdgeRow, SearchRecord
 from matchgraph.engine.store.sqlite.database import SQLiteDatabase
 
 FOLDED_TABLES = ("unit_members", "unit_appearances", "unit_pairs", "artifact_clients", "query_seen",
                  "query_counts")
-
-
-def _unit(client_hash: str | None, normalized_query: str, day: str) -> str:
-    """One unit of evidence: a client asking one need on one day."""
-    return f"{client_hash or ''}\x1f{normalized_query}\x1f{day}"
 
 
 class SQLiteMatchLog:
@@ -65,7 +60,7 @@ class SQLiteMatchLog:
             raw: Counter[tuple[int, int]] = Counter()
             units: set[tuple[int, int, str]] = set()
             for r in records:
-                unit = _unit(r.client_hash, r.normalized_query, r.created_at.date().isoformat())
+                unit = unit_key(r.client_hash, r.normalized_query, r.created_at.date().isoformat())
                 keys = {(0, m.artifact_row_id) for m in r.matches}
                 keys |= {(1, m.capability_row_id) for m in r.matches}
                 raw.update(keys)
@@ -204,11 +199,8 @@ class SQLiteMatchLog:
 
 def _fold_units(conn: Any, rows: Sequence[tuple[Any, ...]], top_k: int) -> int:
     """Add new rows' top-``top_k`` artifacts to their units; move appearance and pair counts by
-    what is new in each unit. Returns how many units are new."""
-    fresh: dict[str, set[int]] = {}
-    for _, client, query, day, artifact_id, _, artifact_rank in rows:
-        if artifact_rank <= top_k:
-            fresh.setdefault(_unit(client, query, day), set()).add(artifact_id)
+    what is new in each unit (``engine.store.folding``). Returns how many units are new."""
+    fresh = fresh_units(rows, top_k)
     known: dict[str, set[int]] = {}
     units = list(fresh)
     for start in range(0, len(units), 500):
@@ -217,43 +209,23 @@ def _fold_units(conn: Any, rows: Sequence[tuple[Any, ...]], top_k: int) -> int:
             f"SELECT unit, artifact_id FROM unit_members WHERE unit IN ({','.join('?' * len(chunk))})", chunk
         ):
             known.setdefault(unit, set()).add(artifact_id)
-    new_units = 0
-    appear: Counter[int] = Counter()
-    pairs: Counter[tuple[int, int]] = Counter()
-    members: list[tuple[str, int]] = []
-    for unit, artifacts in fresh.items():
-        before = known.get(unit, set())
-        added = sorted(artifacts - before)
-        if not added:
-            continue
-        new_units += not before
-        appear.update(added)
-        pairs.update(combinations(added, 2))
-        pairs.update((min(a, o), max(a, o)) for a in added for o in before)
-        members += [(unit, a) for a in added]
-    conn.executemany("INSERT INTO unit_members (unit, artifact_id) VALUES (?, ?)", members)
-    by_client = {(a, unit.split("\x1f", 1)[0]) for unit, a in members if not unit.startswith("\x1f")}
+    change = unit_changes(fresh, known)
+    conn.executemany("INSERT INTO unit_members (unit, artifact_id) VALUES (?, ?)", change.members)
     conn.executemany("INSERT OR IGNORE INTO artifact_clients (artifact_id, client_hash) VALUES (?, ?)",
-                     sorted(by_client))
+                     change.clients)
     conn.executemany("INSERT INTO unit_appearances (artifact_id, units) VALUES (?, ?) ON CONFLICT"
-                     "(artifact_id) DO UPDATE SET units = units + excluded.units", sorted(appear.items()))
+                     "(artifact_id) DO UPDATE SET units = units + excluded.units",
+                     sorted(change.appearances.items()))
     conn.executemany("INSERT INTO unit_pairs (a, b, co) VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE"
-                     " SET co = co + excluded.co", [(a, b, n) for (a, b), n in sorted(pairs.items())])
-    return new_units
+                     " SET co = co + excluded.co", [(a, b, n) for (a, b), n in sorted(change.pairs.items())])
+    return change.new_units
 
 
 def _fold_queries(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
     """Searches and distinct verified clients per (normalised query, capability)."""
-    searches: Counter[tuple[str, int]] = Counter()
-    artifact_of: dict[tuple[str, int], int] = {}
-    seen: set[tuple[str, int, str]] = set()
-    for _, client, query, _, artifact_id, capability_id, _ in rows:
-        searches[(query, capability_id)] += 1
-        artifact_of[(query, capability_id)] = artifact_id
-        if client:
-            seen.add((query, capability_id, client))
+    tally = query_tallies(rows)
     clients: Counter[tuple[str, int]] = Counter()
-    for query, capability_id, client in sorted(seen):
+    for query, capability_id, client in tally.seen:
         if conn.execute("INSERT OR IGNORE INTO query_seen (normalized_query, capability_id, client_hash)"
                         " VALUES (?, ?, ?)", (query, capability_id, client)).rowcount:
             clients[(query, capability_id)] += 1
@@ -261,5 +233,5 @@ def _fold_queries(conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
         "INSERT INTO query_counts (normalized_query, capability_id, artifact_id, searches, clients)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT(normalized_query, capability_id) DO UPDATE"
         " SET searches = searches + excluded.searches, clients = clients + excluded.clients",
-        [(q, c, artifact_of[(q, c)], n, clients[(q, c)]) for (q, c), n in sorted(searches.items())],
+        tally.count_rows(clients),
     )

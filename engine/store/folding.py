@@ -13,12 +13,31 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
+from matchgraph.engine.store.records import SearchRecord
+
 SEP = "\x1f"
 
 
 def unit_key(client_hash: str | None, normalized_query: str, day: str) -> str:
     """One unit of evidence: a client asking one need on one day."""
     return f"{client_hash or ''}{SEP}{normalized_query}{SEP}{day}"
+
+
+def batch_counts(
+    records: Sequence[SearchRecord],
+) -> tuple[Counter[tuple[int, int]], set[tuple[int, int, str]]]:
+    """What a batch of searches adds to the live counters: rows per (kind, id) — kind 0 an
+    artifact, 1 a capability — and the (kind, id, unit) pairs it touches, so a store moves the
+    counters by whole batches (a handful of statements, not two per match)."""
+    raw: Counter[tuple[int, int]] = Counter()
+    units: set[tuple[int, int, str]] = set()
+    for r in records:
+        unit = unit_key(r.client_hash, r.normalized_query, r.created_at.date().isoformat())
+        keys = {(0, m.artifact_row_id) for m in r.matches}
+        keys |= {(1, m.capability_row_id) for m in r.matches}
+        raw.update(keys)
+        units.update((kind, row_id, unit) for kind, row_id in keys)
+    return raw, units
 
 
 def fresh_units(rows: Sequence[tuple[Any, ...]], top_k: int) -> dict[str, set[int]]:

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from matchgraph.engine.errors import NotFound
-from matchgraph.engine.store.folding import fresh_units, query_tallies, unit_changes, unit_key
+from matchgraph.engine.store.folding import batch_counts, fresh_units, query_tallies, unit_changes
 from matchgraph.engine.store.postgres.database import DatabaseUnavailable, PostgresDatabase
 from matchgraph.engine.store.postgres.schema import FOLD_LOCK, MATCH_WRITE_LOCK
 from matchgraph.engine.store.records import GraphCounts, MatchUnitRow, QueryEdgeRow, SearchRecord
@@ -36,14 +36,7 @@ class PostgresMatchLog:
     def record_searches(self, records: Sequence[SearchRecord]) -> None:
         if not records:
             return
-        raw: Counter[tuple[int, int]] = Counter()
-        units: set[tuple[int, int, str]] = set()
-        for r in records:
-            unit = unit_key(r.client_hash, r.normalized_query, r.created_at.date().isoformat())
-            keys = {(0, m.artifact_row_id) for m in r.matches}
-            keys |= {(1, m.capability_row_id) for m in r.matches}
-            raw.update(keys)
-            units.update((kind, row_id, unit) for kind, row_id in keys)
+        raw, units = batch_counts(records)
         seen = sorted(units)
         with self.database.transaction(lock=MATCH_WRITE_LOCK) as conn, conn.cursor() as cur:
             cur.executemany(

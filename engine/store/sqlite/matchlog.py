@@ -11,7 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from matchgraph.engine.errors import NotFound
-from matchgraph.engine.store.folding import fresh_units, query_tallies, unit_changes, unit_key
+from matchgraph.engine.store.folding import batch_counts, fresh_units, query_tallies, unit_changes
 from matchgraph.engine.store.records import GraphCounts, MatchUnitRow, QueryEdgeRow, SearchRecord
 from matchgraph.engine.store.sqlite.database import SQLiteDatabase
 
@@ -57,14 +57,7 @@ class SQLiteMatchLog:
                 ],
             )
             # The counters move by whole batches: a handful of statements, not two per match.
-            raw: Counter[tuple[int, int]] = Counter()
-            units: set[tuple[int, int, str]] = set()
-            for r in records:
-                unit = unit_key(r.client_hash, r.normalized_query, r.created_at.date().isoformat())
-                keys = {(0, m.artifact_row_id) for m in r.matches}
-                keys |= {(1, m.capability_row_id) for m in r.matches}
-                raw.update(keys)
-                units.update((kind, row_id, unit) for kind, row_id in keys)
+            raw, units = batch_counts(records)
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS batch_units (kind INTEGER NOT NULL, id INTEGER NOT NULL,"
                 " unit TEXT NOT NULL, PRIMARY KEY (kind, id, unit)) WITHOUT ROWID"
